@@ -1,0 +1,87 @@
+"""Variational lower bounds on mutual information, as pure functions of critic scores.
+
+A critic T(x, y) scores pairs. ``joint`` holds scores of pairs drawn from the joint distribution,
+``marginal`` scores of pairs drawn from the product of the marginals (y shuffled against x).
+InfoNCE needs the whole score matrix ``scores[i, j] = T(x_i, y_j)`` whose diagonal is the joint.
+Every function returns a scalar tensor in nats; they work on numpy arrays and inside ``tf.function``.
+
+References: Donsker & Varadhan (DV); Belghazi et al. 2018 (MINE); Nguyen, Wainwright & Jordan 2010
+(NWJ); van den Oord et al. 2018 (InfoNCE); Song & Ermon 2020 (SMILE); Poole et al. 2019 (survey).
+"""
+import tensorflow as tf
+
+
+def _tensor(values):
+    return tf.convert_to_tensor(values, dtype_hint=tf.float32)
+
+
+def logmeanexp(values, axis=None):
+    """log(mean(exp(values))), computed without overflow."""
+    values = _tensor(values)
+    count = tf.size(values) if axis is None else tf.shape(values)[axis]
+    return tf.reduce_logsumexp(values, axis=axis) - tf.math.log(tf.cast(count, values.dtype))
+
+
+def dv(joint, marginal):
+    """Donsker-Varadhan: E_P[T] - log E_Q[e^T]. Tight at T = log dP/dQ + C for any constant C."""
+    return tf.reduce_mean(_tensor(joint)) - logmeanexp(marginal)
+
+
+def nwj(joint, marginal):
+    """NWJ (MINE-f): E_P[T] - E_Q[e^(T-1)]. Tight only at T = 1 + log dP/dQ; never above DV."""
+    return tf.reduce_mean(_tensor(joint)) - tf.reduce_mean(tf.exp(_tensor(marginal) - 1.0))
+
+
+def smile(joint, marginal, clip=5.0):
+    """SMILE: DV with the marginal scores clipped to [-clip, clip], trading bias for variance."""
+    marginal = tf.clip_by_value(_tensor(marginal), -clip, clip)
+    return tf.reduce_mean(_tensor(joint)) - logmeanexp(marginal)
+
+
+def infonce(scores):
+    """InfoNCE on a (b, b) score matrix: mean_i [T_ii - log mean_j e^(T_ij)]. Never above log b."""
+    scores = _tensor(scores)
+    return tf.reduce_mean(tf.linalg.diag_part(scores) - logmeanexp(scores, axis=1))
+
+
+def js_fgan(joint, marginal):
+    """The Jensen-Shannon f-GAN objective; SMILE trains its critic with it (Song & Ermon 2020)."""
+    return -tf.reduce_mean(tf.nn.softplus(-_tensor(joint))) - tf.reduce_mean(
+        tf.nn.softplus(_tensor(marginal))
+    )
+
+
+def smile_objective(joint, marginal, clip=5.0):
+    """Training objective of SMILE: the value of the clipped DV bound, the gradient of JS."""
+    js = js_fgan(joint, marginal)
+    return js + tf.stop_gradient(smile(joint, marginal, clip) - js)
+
+
+def mine_surrogate(joint, marginal, log_average, rate=0.01):
+    """MINE's bias-corrected training surrogate (Belghazi et al. 2018, section 3.2).
+
+    The minibatch gradient of log E_Q[e^T] is biased; MINE divides the gradient of E_Q[e^T] by a
+    moving average of E_Q[e^T] instead of by the minibatch mean. ``log_average`` is the log of that
+    moving average (NaN before the first step: it then starts at the first batch's value, so the
+    first step equals the plain DV step rather than a huge one). Returns ``(surrogate, new_log_average)``;
+    the surrogate's gradient is the corrected one, its value is not a bound (report ``dv``).
+    """
+    joint, marginal, log_average = _tensor(joint), _tensor(marginal), _tensor(log_average)
+    batch = tf.stop_gradient(logmeanexp(marginal))
+    updated = tf.where(
+        tf.math.is_nan(log_average),
+        batch,
+        tf.reduce_logsumexp(
+            tf.stack([tf.math.log1p(-rate) + log_average, tf.math.log(rate) + batch]), axis=0
+        ),
+    )
+    surrogate = tf.reduce_mean(joint) - tf.exp(logmeanexp(marginal) - updated)
+    return surrogate, updated
+
+
+def split_scores(scores):
+    """Split a (b, b) score matrix into its joint diagonal and its b(b-1) off-diagonal marginal scores."""
+    scores = _tensor(scores)
+    size = tf.shape(scores)[0]
+    off_diagonal = tf.logical_not(tf.eye(size, dtype=tf.bool))
+    return tf.linalg.diag_part(scores), tf.boolean_mask(scores, off_diagonal)

@@ -1,0 +1,85 @@
+"""Critic networks T(x, y) for the variational bounds.
+
+Every critic offers two views of its scores:
+``pairs(x, y)`` scores the row-wise pairs (x_i, y_i), shape (b,);
+``matrix(x, y)`` scores every combination (x_i, y_j), shape (b, b).
+A concatenated critic (MINE's statistics network) is cheap on pairs and costs b^2 evaluations for a
+matrix; a separable critic g(x)^T h(y) gets the whole matrix from one matrix product.
+"""
+import keras
+import tensorflow as tf
+
+from mi_lib._checks import choice, positive_int
+
+
+def mlp(hidden, outputs, activation="relu", seed=None, name=None):
+    """A multilayer perceptron: Dense layers of sizes ``hidden``, then a linear layer of ``outputs``."""
+    seeds = keras.random.SeedGenerator(seed) if seed is not None else None
+
+    def init():
+        return keras.initializers.GlorotUniform(seed=seeds)
+
+    layers = [keras.layers.Dense(h, activation=activation, kernel_initializer=init()) for h in hidden]
+    layers.append(keras.layers.Dense(outputs, kernel_initializer=init()))
+    return keras.Sequential(layers, name=name)
+
+
+class ConcatCritic(keras.Model):
+    """T(x, y) = MLP([x, y]): the statistics network of MINE."""
+
+    cheap_matrix = False  # a score matrix costs b^2 network evaluations
+
+    def __init__(self, hidden=(256, 256), activation="relu", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.net = mlp(hidden, 1, activation, seed, name="statistics_network")
+
+    def call(self, inputs):
+        x, y = inputs
+        return tf.squeeze(self.net(tf.concat([x, y], axis=-1)), axis=-1)
+
+    def pairs(self, x, y):
+        return self((x, y))
+
+    def matrix(self, x, y):
+        b = tf.shape(x)[0]
+        xx = tf.repeat(x, b, axis=0)  # x_0 x_0 ... x_1 x_1 ...
+        yy = tf.tile(y, [b, 1])  # y_0 y_1 ... y_0 y_1 ...
+        return tf.reshape(self((xx, yy)), [b, b])
+
+
+class SeparableCritic(keras.Model):
+    """T(x, y) = g(x)^T h(y) with two MLP embeddings of size ``embedding``."""
+
+    cheap_matrix = True  # one matrix product scores all b^2 pairs
+
+    def __init__(self, hidden=(256, 256), embedding=32, activation="relu", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.g = mlp(hidden, embedding, activation, seed, name="embed_x")
+        self.h = mlp(hidden, embedding, activation, None if seed is None else seed + 1, name="embed_y")
+
+    def call(self, inputs):
+        x, y = inputs
+        return tf.reduce_sum(self.g(x) * self.h(y), axis=-1)
+
+    def pairs(self, x, y):
+        return self((x, y))
+
+    def matrix(self, x, y):
+        return tf.matmul(self.g(x), self.h(y), transpose_b=True)
+
+
+CRITICS = {"concat": ConcatCritic, "separable": SeparableCritic}
+
+
+def make_critic(critic, dim_x, dim_y, hidden=(256, 256), activation="relu", seed=None):
+    """Build a critic by name (``concat`` or ``separable``) or accept a ready one; create its weights."""
+    if isinstance(critic, str):
+        choice("critic", critic, CRITICS)
+        hidden = tuple(positive_int("hidden", h) for h in hidden)
+        critic = CRITICS[critic](hidden=hidden, activation=activation, seed=seed)
+    elif not (hasattr(critic, "pairs") and hasattr(critic, "matrix")):
+        raise ValueError(
+            f"critic must be one of {sorted(CRITICS)} or a model with pairs() and matrix(), got {critic!r}"
+        )
+    critic((tf.zeros([2, dim_x]), tf.zeros([2, dim_y])))  # build the weights before compiling
+    return critic

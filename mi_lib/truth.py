@@ -1,0 +1,157 @@
+"""Ground truth: tasks whose mutual information is known in closed form or by quadrature. In nats."""
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, special, stats
+
+from mi_lib._checks import positive_int
+
+
+def _covariance(name, cov):
+    cov = np.atleast_2d(np.asarray(cov, dtype=np.float64))
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {cov.shape}")
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(f"{name} contains NaN or inf")
+    if not np.allclose(cov, cov.T, atol=1e-10):
+        raise ValueError(f"{name} must be symmetric")
+    return cov
+
+
+def _logdet(name, cov):
+    sign, value = np.linalg.slogdet(cov)
+    if sign <= 0:
+        raise ValueError(f"{name} must be positive definite")
+    return value
+
+
+def gaussian_mi(cov, dim_x):
+    """I(X; Y) for jointly Gaussian (X, Y) with joint covariance ``cov``; X is the first ``dim_x``
+    coordinates: 1/2 (log det S_xx + log det S_yy - log det S)."""
+    cov = _covariance("cov", cov)
+    if isinstance(dim_x, bool) or not isinstance(dim_x, (int, np.integer)) or not 0 < dim_x < len(cov):
+        raise ValueError(f"dim_x must be an integer in [1, {len(cov) - 1}], got {dim_x!r}")
+    return 0.5 * (
+        _logdet("cov[:dim_x, :dim_x]", cov[:dim_x, :dim_x])
+        + _logdet("cov[dim_x:, dim_x:]", cov[dim_x:, dim_x:])
+        - _logdet("cov", cov)
+    )
+
+
+def _rho(rho):
+    if not (isinstance(rho, (int, float, np.floating)) and -1 < rho < 1):
+        raise ValueError(f"rho must be a number in (-1, 1), got {rho!r}")
+    return float(rho)
+
+
+def correlated_gaussians(n, dim, rho, seed=None):
+    """The test of the MINE paper: standard Gaussian X_a, X_b in ``dim`` dimensions with
+    corr(X_a^i, X_b^j) = delta_ij rho. Returns (x_a, x_b), each of shape (n, dim)."""
+    n, dim, rho = positive_int("n", n), positive_int("dim", dim), _rho(rho)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, dim))
+    y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((n, dim))
+    return x, y
+
+
+def correlated_gaussians_mi(dim, rho):
+    """I(X_a; X_b) of :func:`correlated_gaussians`: -dim/2 log(1 - rho^2)."""
+    return -0.5 * positive_int("dim", dim) * np.log1p(-_rho(rho) ** 2)
+
+
+@dataclass(frozen=True)
+class MixtureTask:
+    """X: a point on the plane; Z: its class label. Each class's points are a mixture of isotropic
+    Gaussians. Component k belongs to class ``labels[k]``, has probability ``weights[k]`` (over all
+    components, so a class's probability is the sum of its components' weights), centre
+    ``means[k]`` and standard deviation ``stds[k]``."""
+
+    labels: tuple
+    weights: tuple
+    means: tuple
+    stds: tuple
+
+    def __post_init__(self):
+        k = len(self.labels)
+        if not (len(self.weights) == len(self.means) == len(self.stds) == k) or k == 0:
+            raise ValueError("labels, weights, means and stds must have one entry per component")
+        if np.any(np.asarray(self.weights) <= 0) or not np.isclose(sum(self.weights), 1.0):
+            raise ValueError(f"weights must be positive and sum to 1, got {self.weights}")
+        if np.asarray(self.means, dtype=float).shape != (k, 2):
+            raise ValueError("means must hold one 2-D centre per component")
+        if np.any(np.asarray(self.stds) <= 0):
+            raise ValueError(f"stds must be positive, got {self.stds}")
+
+    @classmethod
+    def overlapping(cls):
+        """Two classes whose components interleave: I(X; Z) clearly below log 2."""
+        return cls(
+            labels=(0, 0, 1, 1),
+            weights=(0.3, 0.2, 0.25, 0.25),
+            means=((-1.0, 0.0), (1.5, 1.5), (0.5, -0.5), (-0.5, 1.5)),
+            stds=(1.0, 0.8, 0.9, 0.8),
+        )
+
+    @classmethod
+    def separated(cls):
+        """Two classes in equal proportion, almost separated: I(X; Z) close to log 2."""
+        return cls(
+            labels=(0, 0, 1, 1),
+            weights=(0.25, 0.25, 0.25, 0.25),
+            means=((-3.0, -3.0), (-3.0, 3.0), (3.0, 3.0), (3.0, -3.0)),
+            stds=(0.8, 0.8, 0.8, 0.8),
+        )
+
+    @property
+    def classes(self):
+        return int(max(self.labels)) + 1
+
+    @property
+    def class_probabilities(self):
+        return np.bincount(self.labels, weights=self.weights, minlength=self.classes)
+
+    def sample(self, n, seed=None):
+        """Draw ``n`` samples: x of shape (n, 2) and integer labels z of shape (n,)."""
+        n = positive_int("n", n)
+        rng = np.random.default_rng(seed)
+        component = rng.choice(len(self.labels), size=n, p=np.asarray(self.weights))
+        means, stds = np.asarray(self.means, dtype=float), np.asarray(self.stds, dtype=float)
+        x = means[component] + stds[component, None] * rng.standard_normal((n, 2))
+        return x, np.asarray(self.labels)[component]
+
+    def log_joint(self, x):
+        """log p(x, z) for every class z: shape (n, classes)."""
+        x = np.atleast_2d(x)
+        means, stds = np.asarray(self.means, dtype=float), np.asarray(self.stds, dtype=float)
+        d2 = ((x[:, None, :] - means[None]) ** 2).sum(-1)
+        log_comp = np.log(self.weights) - np.log(2 * np.pi * stds**2) - d2 / (2 * stds**2)
+        out = np.full((len(x), self.classes), -np.inf)
+        for z in range(self.classes):
+            out[:, z] = special.logsumexp(log_comp[:, np.asarray(self.labels) == z], axis=1)
+        return out
+
+    def mutual_information(self, tol=1e-9):
+        """I(X; Z) = H(Z) - E_x[H(Z | X = x)] by adaptive cubature (scipy) over a box that holds all
+        but a negligible tail of the mass. Returns (value, error estimate), in nats."""
+        means, stds = np.asarray(self.means, dtype=float), np.asarray(self.stds, dtype=float)
+        low = (means - 10 * stds[:, None]).min(axis=0)
+        high = (means + 10 * stds[:, None]).max(axis=0)
+
+        def density_times_conditional_entropy(points):
+            log_joint = self.log_joint(points)
+            log_px = special.logsumexp(log_joint, axis=1)
+            posterior = np.exp(log_joint - log_px[:, None])
+            return np.exp(log_px) * special.entr(posterior).sum(axis=1)
+
+        result = integrate.cubature(density_times_conditional_entropy, low, high, atol=tol, rtol=tol)
+        if result.status != "converged":
+            raise RuntimeError(f"cubature did not converge: error estimate {result.error}")
+        return float(stats.entropy(self.class_probabilities) - result.estimate), float(result.error)
+
+    def monte_carlo_mi(self, n, seed=None):
+        """Monte-Carlo I(X; Z) = E[log p(z | x) - log p(z)]: (mean, standard error), in nats."""
+        x, z = self.sample(n, seed)
+        log_joint = self.log_joint(x)
+        pointwise = log_joint[np.arange(len(z)), z] - special.logsumexp(log_joint, axis=1)
+        pointwise -= np.log(self.class_probabilities)[z]
+        return float(pointwise.mean()), float(pointwise.std(ddof=1) / np.sqrt(len(z)))

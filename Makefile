@@ -42,7 +42,7 @@ lab: notebooks
 
 # --- make test: each stage prints its own time -------------------------------------------------
 test: $(ENV_STAMP)
-	@set -e; for stage in lint pairing unit nbval book-check; do \
+	@set -e; for stage in lint unit nbval pairing book-check; do \
 	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
 	  echo "== stage $$stage: $$(( $$(date +%s) - start )) s"; done
 

@@ -2,6 +2,7 @@
 
 All mutual information is in nats; ``mi_lib.to_bits`` converts.
 """
+
 import os
 
 # TensorFlow's C++ start-up chatter drowns the one-line banner the chapters print.

@@ -1,4 +1,5 @@
 """Input validation shared by the public functions: every error names the argument at fault."""
+
 import numpy as np
 
 

@@ -8,11 +8,16 @@ Every function returns a scalar tensor in nats; they work on numpy arrays and in
 References: Donsker & Varadhan (DV); Belghazi et al. 2018 (MINE); Nguyen, Wainwright & Jordan 2010
 (NWJ); van den Oord et al. 2018 (InfoNCE); Song & Ermon 2020 (SMILE); Poole et al. 2019 (survey).
 """
+
+import numpy as np
 import tensorflow as tf
 
 
 def _tensor(values):
-    return tf.convert_to_tensor(values, dtype_hint=tf.float32)
+    if isinstance(values, tf.Tensor):
+        return values
+    values = np.asarray(values)
+    return tf.convert_to_tensor(values if values.dtype == np.float64 else values.astype(np.float32))
 
 
 def logmeanexp(values, axis=None):
@@ -41,7 +46,10 @@ def smile(joint, marginal, clip=5.0):
 def infonce(scores):
     """InfoNCE on a (b, b) score matrix: mean_i [T_ii - log mean_j e^(T_ij)]. Never above log b."""
     scores = _tensor(scores)
-    return tf.reduce_mean(tf.linalg.diag_part(scores) - logmeanexp(scores, axis=1))
+    # log b - mean_i log sum_j e^(T_ij - T_ii): the sum holds e^0 = 1, so the bound stays below
+    # log b in floating point too, however large the scores.
+    excess = tf.reduce_logsumexp(scores - tf.linalg.diag_part(scores)[:, None], axis=1)
+    return tf.math.log(tf.cast(tf.shape(scores)[0], scores.dtype)) - tf.reduce_mean(excess)
 
 
 def js_fgan(joint, marginal):
@@ -66,7 +74,8 @@ def mine_surrogate(joint, marginal, log_average, rate=0.01):
     first step equals the plain DV step rather than a huge one). Returns ``(surrogate, new_log_average)``;
     the surrogate's gradient is the corrected one, its value is not a bound (report ``dv``).
     """
-    joint, marginal, log_average = _tensor(joint), _tensor(marginal), _tensor(log_average)
+    joint, marginal = _tensor(joint), _tensor(marginal)
+    log_average, rate = tf.cast(log_average, marginal.dtype), tf.cast(rate, marginal.dtype)
     batch = tf.stop_gradient(logmeanexp(marginal))
     updated = tf.where(
         tf.math.is_nan(log_average),

@@ -6,6 +6,7 @@ Every critic offers two views of its scores:
 A concatenated critic (MINE's statistics network) is cheap on pairs and costs b^2 evaluations for a
 matrix; a separable critic g(x)^T h(y) gets the whole matrix from one matrix product.
 """
+
 import keras
 import tensorflow as tf
 

@@ -6,6 +6,7 @@ graph per ``eval_every`` steps, evaluate the bound on the held-out samples after
 when it has not improved for ``patience`` evaluations and report the held-out value of the best
 critic. The training bound on the training samples overfits; the held-out value does not.
 """
+
 import time
 from dataclasses import dataclass
 
@@ -104,7 +105,7 @@ class _Trainer:
                 matrix, joint, marginal = self.scores(x, y, y_marginal)
                 loss = -self.objective(matrix, joint, marginal)
             variables = self.critic.trainable_variables
-            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
             values = values.write(i, self.value(matrix, joint, marginal))
         return values.stack()
 
@@ -176,7 +177,9 @@ def estimate(
             f"ones; {len(x)} samples split with heldout={heldout} give {n_train} and {n_test}"
         )
     if bound == "infonce" and n_test < batch_size:
-        raise ValueError(f"infonce evaluates held-out batches of batch_size ({batch_size}): only {n_test} held out")
+        raise ValueError(
+            f"infonce evaluates held-out batches of batch_size ({batch_size}): only {n_test} held out"
+        )
     if seed is None:
         seed = int(np.random.randint(2**31 - 1))
 

@@ -5,9 +5,11 @@ couple of minutes on two CPU cores), ``full`` (the published book on a GPU: the 
 steps and sweeps) or ``auto`` (the default: ``full`` where TensorFlow sees a GPU, else ``quick``).
 Chapters read their sizes from the returned :class:`Profile`, never from their own ``if`` statements.
 """
+
 import os
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 PROFILE_VARIABLE = "MI_PROFILE"
 
@@ -43,9 +45,7 @@ def profile(name=None):
     if name == "auto":
         name = "full" if gpu_names() else "quick"
     if name not in PROFILES:
-        raise ValueError(
-            f"{PROFILE_VARIABLE} (profile) must be one of quick, full, auto; got {name!r}"
-        )
+        raise ValueError(f"{PROFILE_VARIABLE} (profile) must be one of quick, full, auto; got {name!r}")
     return PROFILES[name]
 
 
@@ -62,7 +62,8 @@ def device_description():
         import tensorflow as tf
 
         details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
-        return f"GPU ({details.get('device_name', gpus[0])}{' x%d' % len(gpus) if len(gpus) > 1 else ''})"
+        count = f" x{len(gpus)}" if len(gpus) > 1 else ""
+        return f"GPU ({details.get('device_name', gpus[0])}{count})"
     return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
 
 
@@ -77,10 +78,17 @@ def banner(prof):
     )
 
 
+STYLE = Path(__file__).with_name("course.mplstyle")
+
+
 def setup(seed=0, profile_name=None, verbose=True):
-    """Start a chapter: resolve the profile, seed everything, print the banner; return the Profile."""
+    """Start a chapter: resolve the profile, seed everything, apply the figure style, print the
+    banner; return the Profile."""
+    import matplotlib.pyplot as plt
+
     prof = profile(profile_name)
     seed_everything(seed)
+    plt.style.use(STYLE)
     if verbose:
         print(banner(prof))
     return prof

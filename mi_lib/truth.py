@@ -1,4 +1,5 @@
 """Ground truth: tasks whose mutual information is known in closed form or by quadrature. In nats."""
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ def correlated_gaussians(n, dim, rho, seed=None):
 
 def correlated_gaussians_mi(dim, rho):
     """I(X_a; X_b) of :func:`correlated_gaussians`: -dim/2 log(1 - rho^2)."""
-    return -0.5 * positive_int("dim", dim) * np.log1p(-_rho(rho) ** 2)
+    return -0.5 * positive_int("dim", dim) * np.log1p(-(_rho(rho) ** 2))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,94 @@
+"""mi_lib.estimate against ground truth, its determinism, and its input checks."""
+
+import numpy as np
+import pytest
+
+import mi_lib
+from mi_lib.truth import MixtureTask, correlated_gaussians, correlated_gaussians_mi
+
+
+@pytest.mark.parametrize(
+    "dim, samples",
+    [
+        (2, 5_000),
+        # At d = 20 the default critic needs about 20,000 samples for 10%: with 5,000 it lands
+        # 12-18% low (the critic overfits its 3,500 training pairs before it fits the quadratic
+        # log-density ratio); see the closing note of the foundation issue.
+        (20, 20_000),
+    ],
+)
+def test_estimate_on_the_mine_paper_gaussian_within_10_percent(dim, samples):
+    x, y = correlated_gaussians(samples, dim, 0.5, seed=11)
+    result = mi_lib.estimate(x, y, seed=0)
+    truth = correlated_gaussians_mi(dim, 0.5)
+    assert not result.diverged
+    assert abs(result.value - truth) < 0.1 * truth, (result, truth)
+
+
+def test_estimate_is_invariant_to_an_invertible_nonlinear_transform():
+    x, y = correlated_gaussians(5_000, 2, 0.8, seed=5)
+    truth = correlated_gaussians_mi(2, 0.8)
+    result = mi_lib.estimate(np.sinh(x), y**3, seed=0)
+    assert abs(result.value - truth) < 0.1 * truth, (result, truth)
+
+
+def test_estimate_on_the_separated_mixture():
+    task = MixtureTask.separated()
+    x, z = task.sample(5_000, seed=2)
+    truth, _ = task.mutual_information()
+    result = mi_lib.estimate(x, z, seed=0)
+    assert abs(result.value - truth) < 0.1 * truth, (result, truth)
+
+
+def test_same_seed_same_value():
+    x, y = correlated_gaussians(2_000, 2, 0.5, seed=1)
+    first = mi_lib.estimate(x, y, steps=300, seed=3)
+    second = mi_lib.estimate(x, y, steps=300, seed=3)
+    assert first.value == second.value
+    np.testing.assert_array_equal(first.train_history, second.train_history)
+
+
+@pytest.mark.parametrize("bound", ["dv", "nwj", "infonce", "smile"])
+def test_every_bound_trains_to_a_sensible_value(bound):
+    x, y = correlated_gaussians(4_000, 2, 0.8, seed=4)
+    truth = correlated_gaussians_mi(2, 0.8)
+    result = mi_lib.estimate(x, y, bound=bound, critic="separable", batch_size=128, steps=1500, seed=0)
+    # A generous band: this checks the plumbing of each bound (a wrong sign or a missing term
+    # lands far outside it); their accuracy is compared in chapter 2.
+    assert 0.7 * truth < result.value < 1.15 * truth, (bound, result, truth)
+
+
+def test_estimate_reports_its_history():
+    x, y = correlated_gaussians(2_000, 1, 0.5, seed=1)
+    result = mi_lib.estimate(x, y, steps=250, eval_every=100, patience=100, seed=0)
+    assert result.steps == 250 and len(result.train_history) == 250
+    np.testing.assert_array_equal(result.heldout_history[:, 0], [100, 200, 250])
+    assert result.best_step in (100, 200, 250) and result.seconds > 0
+    assert result.bits == pytest.approx(result.value / np.log(2))
+
+
+GOOD = np.random.default_rng(0).normal(size=(600, 2))
+
+
+@pytest.mark.parametrize(
+    "x, y, kwargs, name",
+    [
+        (GOOD, GOOD[:500], {}, "same number of samples"),
+        (np.where(np.eye(600, 2) > 0, np.nan, GOOD), GOOD, {}, "x contains NaN or inf"),
+        (GOOD, np.where(np.eye(600, 2) > 0, np.inf, GOOD), {}, "y contains NaN or inf"),
+        (GOOD[:100], GOOD[:100], {"batch_size": 512}, "batch_size"),
+        (np.zeros((0, 2)), np.zeros((0, 2)), {}, "x has no samples"),
+        (GOOD.reshape(600, 2, 1), GOOD, {}, "x must be 1-D"),
+        (GOOD, np.array(["a"] * 600), {}, "y must be numeric"),
+        (GOOD, GOOD, {"bound": "mien"}, "bound must be one of"),
+        (GOOD, GOOD, {"critic": "deep"}, "critic must be one of"),
+        (GOOD, GOOD, {"steps": 0}, "steps must be a positive integer"),
+        (GOOD, GOOD, {"heldout": 1.5}, "heldout"),
+        (GOOD, GOOD, {"learning_rate": -1.0}, "learning_rate"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(x, y, kwargs, name):
+    x_before = np.array(x, copy=True)
+    with pytest.raises(ValueError, match=name):
+        mi_lib.estimate(x, y, **{"batch_size": 64, **kwargs})
+    np.testing.assert_array_equal(np.asarray(x), x_before)  # the caller's data is left untouched

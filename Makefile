@@ -46,8 +46,8 @@ test: $(ENV_STAMP)
 	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
 	  echo "== stage $$stage: $$(( $$(date +%s) - start )) s"; done
 
-lint: $(ENV_STAMP)
-	$(BIN)/ruff check mi_lib tests benchmarks book/_ext
+lint: notebooks
+	$(BIN)/ruff check mi_lib tests benchmarks book/_ext notebooks/*.ipynb
 	$(BIN)/ruff format --check mi_lib tests benchmarks book/_ext
 
 pairing: $(ENV_STAMP)

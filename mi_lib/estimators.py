@@ -28,7 +28,7 @@ class Estimate:
 
     value: float
     bound: str
-    train_history: np.ndarray  # the minibatch bound at every training step
+    history: np.ndarray  # the minibatch bound at every training step
     heldout_history: np.ndarray  # rows (step, held-out bound) after every chunk of training
     steps: int  # training steps taken
     best_step: int  # the step whose critic gave ``value``
@@ -225,7 +225,7 @@ def estimate(
     return Estimate(
         value=float(best_value) if best_step else float("nan"),
         bound=bound,
-        train_history=np.concatenate(history),
+        history=np.concatenate(history),
         heldout_history=np.asarray(heldout_history),
         steps=done,
         best_step=best_step,

@@ -45,7 +45,7 @@ def test_same_seed_same_value():
     first = mi_lib.estimate(x, y, steps=300, seed=3)
     second = mi_lib.estimate(x, y, steps=300, seed=3)
     assert first.value == second.value
-    np.testing.assert_array_equal(first.train_history, second.train_history)
+    np.testing.assert_array_equal(first.history, second.history)
 
 
 @pytest.mark.parametrize("bound", ["dv", "nwj", "infonce", "smile"])
@@ -61,7 +61,7 @@ def test_every_bound_trains_to_a_sensible_value(bound):
 def test_estimate_reports_its_history():
     x, y = correlated_gaussians(2_000, 1, 0.5, seed=1)
     result = mi_lib.estimate(x, y, steps=250, eval_every=100, patience=100, seed=0)
-    assert result.steps == 250 and len(result.train_history) == 250
+    assert result.steps == 250 and len(result.history) == 250
     np.testing.assert_array_equal(result.heldout_history[:, 0], [100, 200, 250])
     assert result.best_step in (100, 200, 250) and result.seconds > 0
     assert result.bits == pytest.approx(result.value / np.log(2))

@@ -7,6 +7,7 @@ GPU ?= 0
 VENV ?= $(if $(filter 1,$(GPU)),.venv-gpu,.venv)
 BIN := $(VENV)/bin
 EXTRAS := $(if $(filter 1,$(GPU)),gpu,cpu),book,dev
+LOCK := requirements/$(if $(filter 1,$(GPU)),gpu-lock,lock).txt
 ENV_STAMP := $(VENV)/.installed
 CHAPTERS := $(wildcard notebooks/*.md)
 STUDENT ?= 0
@@ -22,11 +23,12 @@ help:
 	@echo "make benchmark   MINE training throughput against the matmul ceiling"
 	@echo "options: GPU=1 (TensorFlow's CUDA build, in .venv-gpu), MI_PROFILE=quick|full|auto"
 
-# The virtual environment, with every dependency at the version pinned in requirements/lock.txt.
-$(ENV_STAMP): pyproject.toml requirements/lock.txt
+# The virtual environment, with every dependency at the version pinned in requirements/lock.txt
+# (and, for GPU=1, the CUDA wheels pinned in requirements/gpu-lock.txt).
+$(ENV_STAMP): pyproject.toml requirements/lock.txt requirements/gpu-lock.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet -c requirements/lock.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[$(EXTRAS)]"
 	@touch $@
 env: $(ENV_STAMP)
 

@@ -8,6 +8,7 @@ matrix; a separable critic g(x)^T h(y) gets the whole matrix from one matrix pro
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from mi_lib._checks import choice, positive_int
@@ -84,3 +85,34 @@ def make_critic(critic, dim_x, dim_y, hidden=(256, 256), activation="relu", seed
         )
     critic((tf.zeros([2, dim_x]), tf.zeros([2, dim_y])))  # build the weights before compiling
     return critic
+
+
+class StackedConcatCritic(keras.layers.Layer):
+    """K independent concatenated critics evaluated as one network: each weight of the K critics is
+    stacked along a leading task axis, so one batched matrix product serves all of them. Training
+    it with an element-wise optimiser such as Adam is training the K critics independently."""
+
+    def __init__(self, critics, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = critics[0].net.layers[0].activation
+        self.tasks = len(critics)
+        stacked = [np.stack(ws) for ws in zip(*(c.get_weights() for c in critics), strict=True)]
+        self.stacked = [
+            self.add_weight(shape=w.shape, initializer=keras.initializers.Constant(w), name=f"w{i}")
+            for i, w in enumerate(stacked)
+        ]
+
+    def pairs(self, x, y):
+        """Scores of the row-wise pairs of each task: x (K, b, dx), y (K, b, dy) -> (K, b)."""
+        h = tf.concat([x, y], axis=-1)
+        layers = len(self.stacked) // 2
+        for i in range(layers):
+            kernel, bias = self.stacked[2 * i], self.stacked[2 * i + 1]
+            h = tf.matmul(h, kernel) + bias[:, None, :]
+            if i < layers - 1:
+                h = self.activation(h)
+        return tf.squeeze(h, axis=-1)
+
+    def weights_of(self, task):
+        """The weights of one task's critic, in ConcatCritic.get_weights() order."""
+        return [w.numpy()[task] for w in self.stacked]

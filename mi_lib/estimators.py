@@ -1,4 +1,5 @@
-"""``estimate(x, y)``: a neural estimate of I(X; Y) in nats, with held-out evaluation.
+"""``estimate(x, y)``: a neural estimate of I(X; Y) in nats, with held-out evaluation;
+``estimate_many``: many independent estimates trained together in one compiled graph.
 
 The recipe (after MINE and the benchmark practice of bmi): standardise both sides with training
 statistics, split off held-out samples, train a critic on minibatches with Adam inside one compiled
@@ -16,7 +17,7 @@ import tensorflow as tf
 
 from mi_lib import bounds
 from mi_lib._checks import as_samples, choice, fraction, positive_int
-from mi_lib.critics import make_critic
+from mi_lib.critics import StackedConcatCritic, make_critic
 
 BOUNDS = ("dv", "mine", "nwj", "infonce", "smile")
 HELDOUT_PERMUTATIONS = 32  # shuffles of the held-out y that form the marginal sample of a concat critic
@@ -53,76 +54,263 @@ def _standardise(train, *others):
     return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
 
 
-class _Trainer:
-    """Holds the critic, the optimiser and the compiled training and evaluation graphs."""
+@dataclass(frozen=True)
+class _Task:
+    """One estimation problem, split and standardised with its own seed."""
 
-    def __init__(self, critic, bound, x, y, batch_size, learning_rate, steps, ema_rate, clip, seed):
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    seed: int
+
+
+def _prepare(x, y, heldout, batch_size, bound, seed, names=("x", "y")):
+    x, y = as_samples(names[0], x), as_samples(names[1], y)
+    if len(x) != len(y):
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of samples, got {len(x)} and {len(y)}"
+        )
+    n_test = int(round(heldout * len(x)))
+    n_train = len(x) - n_test
+    if n_train < batch_size or n_test < 2:
+        raise ValueError(
+            f"batch_size ({batch_size}) needs at least that many training samples and 2 held-out "
+            f"ones; {len(x)} samples split with heldout={heldout} give {n_train} and {n_test}"
+        )
+    if bound == "infonce" and n_test < batch_size:
+        raise ValueError(
+            f"infonce evaluates held-out batches of batch_size ({batch_size}): only {n_test} held out"
+        )
+    if seed is None:
+        seed = int(np.random.randint(2**31 - 1))
+    order = np.random.default_rng(seed).permutation(len(x))
+    train, test = order[:n_train], order[n_train:]
+    x_train, x_test = _standardise(x[train], x[test])
+    y_train, y_test = _standardise(y[train], y[test])
+    return _Task(x_train, y_train, x_test, y_test, int(seed))
+
+
+def _value(bound, clip, matrix, joint, marginal):
+    if bound == "infonce":
+        return bounds.infonce(matrix)
+    if bound == "nwj":
+        return bounds.nwj(joint, marginal)
+    if bound == "smile":
+        return bounds.smile(joint, marginal, clip)
+    return bounds.dv(joint, marginal)
+
+
+def _objective(bound, clip, ema_rate, matrix, joint, marginal, log_average):
+    """The quantity gradient ascent maximises, and the updated MINE moving average."""
+    if bound == "mine":
+        return bounds.mine_surrogate(joint, marginal, log_average, ema_rate)
+    if bound == "smile":
+        return bounds.smile_objective(joint, marginal, clip), log_average
+    return _value(bound, clip, matrix, joint, marginal), log_average
+
+
+def _heldout_value(critic, bound, clip, batch_size, task):
+    """The bound on a task's held-out samples, using as many marginal pairs as is cheap."""
+    x, y = task.x_test, task.y_test
+    if bound == "infonce":
+        b = batch_size
+        chunks = [critic.matrix(x[i : i + b], y[i : i + b]) for i in range(0, len(x) - b + 1, b)]
+        return float(np.mean([bounds.infonce(m) for m in chunks]))
+    if getattr(critic, "cheap_matrix", False):  # all n(n-1) off-diagonal pairs from one product
+        return float(_value(bound, clip, None, *bounds.split_scores(critic.matrix(x, y))))
+    rng = np.random.default_rng(task.seed)
+    joint = critic.pairs(x, y)
+    marginal = tf.concat(
+        [critic.pairs(x, y[rng.permutation(len(y))]) for _ in range(HELDOUT_PERMUTATIONS)], 0
+    )
+    return float(_value(bound, clip, None, joint, marginal))
+
+
+def _adam(learning_rate, steps):
+    # Cosine decay: large early steps find the critic, small late steps let it settle instead of
+    # jittering around the optimum, which the DV bound's log term punishes.
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.05)
+    return keras.optimizers.Adam(schedule)
+
+
+def _minibatch_indices(seed, step, batch_size, n):
+    """Rows of the joint minibatch and, independently drawn, of the marginal y: stateless, so a
+    task's minibatches depend only on its seed and the step, alone or trained with others."""
+    return tf.random.stateless_uniform([2, batch_size], tf.stack([seed, step]), 0, n, dtype=tf.int32)
+
+
+class _Trainer:
+    """One critic, its optimiser and the compiled training loop (``tasks`` = 1)."""
+
+    tasks = 1
+
+    def __init__(self, critic, bound, task, batch_size, learning_rate, steps, ema_rate, clip):
         self.critic, self.bound, self.clip, self.ema_rate = critic, bound, clip, ema_rate
-        self.x, self.y = tf.constant(x), tf.constant(y)
-        self.batch_size, self.seed = batch_size, seed
+        self.task, self.batch_size = task, batch_size
+        self.x, self.y = tf.constant(task.x_train), tf.constant(task.y_train)
         self.use_matrix = bound == "infonce" or getattr(critic, "cheap_matrix", False)
         self.log_average = tf.Variable(float("nan"), trainable=False)
-        # Cosine decay: large early steps find the critic, small late steps let it settle instead of
-        # jittering around the optimum, which the DV bound's log term punishes.
-        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.05)
-        self.optimizer = keras.optimizers.Adam(schedule)
+        self.optimizer = _adam(learning_rate, steps)
         self.optimizer.build(critic.trainable_variables)
         self.train_chunk = tf.function(self._train_chunk, jit_compile=True)
 
-    def scores(self, x, y, y_marginal):
+    def _scores(self, x, y, y_marginal):
         if self.use_matrix:
             matrix = self.critic.matrix(x, y)
             return (matrix, *bounds.split_scores(matrix))
         return None, self.critic.pairs(x, y), self.critic.pairs(x, y_marginal)
 
-    def value(self, matrix, joint, marginal):
-        if self.bound == "infonce":
-            return bounds.infonce(matrix)
-        if self.bound == "nwj":
-            return bounds.nwj(joint, marginal)
-        if self.bound == "smile":
-            return bounds.smile(joint, marginal, self.clip)
-        return bounds.dv(joint, marginal)
-
-    def objective(self, matrix, joint, marginal):
-        if self.bound == "mine":
-            surrogate, updated = bounds.mine_surrogate(joint, marginal, self.log_average, self.ema_rate)
-            self.log_average.assign(updated)
-            return surrogate
-        if self.bound == "smile":
-            return bounds.smile_objective(joint, marginal, self.clip)
-        return self.value(matrix, joint, marginal)
-
     def _train_chunk(self, first_step, n_steps):
+        """``n_steps`` training steps in one graph; returns the minibatch bound, shape (1, n_steps)."""
         n = tf.shape(self.x)[0]
         values = tf.TensorArray(tf.float32, size=n_steps)
         for i in tf.range(n_steps):
-            seed = tf.stack([tf.cast(self.seed, tf.int32), first_step + i])
-            idx = tf.random.stateless_uniform([2, self.batch_size], seed, 0, n, dtype=tf.int32)
-            x, y = tf.gather(self.x, idx[0]), tf.gather(self.y, idx[0])
-            y_marginal = tf.gather(self.y, idx[1])  # an independent draw: a sample of P_X x P_Y
+            idx = _minibatch_indices(self.task.seed, first_step + i, self.batch_size, n)
+            x, y, y_marginal = tf.gather(self.x, idx[0]), tf.gather(self.y, idx[0]), tf.gather(self.y, idx[1])
             with tf.GradientTape() as tape:
-                matrix, joint, marginal = self.scores(x, y, y_marginal)
-                loss = -self.objective(matrix, joint, marginal)
+                scores = self._scores(x, y, y_marginal)
+                objective, log_average = _objective(
+                    self.bound, self.clip, self.ema_rate, *scores, self.log_average
+                )
+                loss = -objective
+            self.log_average.assign(log_average)
             variables = self.critic.trainable_variables
             self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-            values = values.write(i, self.value(matrix, joint, marginal))
-        return values.stack()
+            values = values.write(i, _value(self.bound, self.clip, *scores))
+        return values.stack()[None, :]
 
-    def evaluate(self, x, y):
-        """The bound on held-out samples, using as many marginal pairs as is cheap."""
-        if self.bound == "infonce":
-            b = self.batch_size
-            chunks = [self.critic.matrix(x[i : i + b], y[i : i + b]) for i in range(0, len(x) - b + 1, b)]
-            return float(np.mean([bounds.infonce(m) for m in chunks]))
-        if self.use_matrix:  # separable: all n(n-1) off-diagonal pairs from one matrix product
-            return float(self.value(None, *bounds.split_scores(self.critic.matrix(x, y))))
-        rng = np.random.default_rng(self.seed)
-        joint = self.critic.pairs(x, y)
-        marginal = tf.concat(
-            [self.critic.pairs(x, y[rng.permutation(len(y))]) for _ in range(HELDOUT_PERMUTATIONS)], 0
+    def evaluate(self, k):
+        return _heldout_value(self.critic, self.bound, self.clip, self.batch_size, self.task)
+
+    def weights(self, k):
+        return self.critic.get_weights()
+
+    def restore(self, k, weights):
+        self.critic.set_weights(weights)
+
+
+class _StackedTrainer(_Trainer):
+    """K concatenated critics trained together: one batched forward and backward pass per step,
+    each task with its own minibatches, moving average and held-out evaluation."""
+
+    def __init__(self, critics, bound, tasks, batch_size, learning_rate, steps, ema_rate, clip):
+        self.critics, self.task_list = critics, tasks
+        self.tasks = len(tasks)
+        self.critic = StackedConcatCritic(critics)
+        self.bound, self.clip, self.ema_rate, self.batch_size = bound, clip, ema_rate, batch_size
+        self.x = tf.constant(np.stack([t.x_train for t in tasks]))
+        self.y = tf.constant(np.stack([t.y_train for t in tasks]))
+        self.log_average = tf.Variable(tf.fill([self.tasks], float("nan")), trainable=False)
+        self.optimizer = _adam(learning_rate, steps)
+        self.optimizer.build(self.critic.trainable_variables)
+        self.train_chunk = tf.function(self._train_chunk, jit_compile=True)
+
+    def _train_chunk(self, first_step, n_steps):
+        n = tf.shape(self.x)[1]
+        values = tf.TensorArray(tf.float32, size=n_steps)
+        for i in tf.range(n_steps):
+            rows = [_minibatch_indices(t.seed, first_step + i, self.batch_size, n) for t in self.task_list]
+            x = tf.stack([tf.gather(self.x[k], r[0]) for k, r in enumerate(rows)])
+            y = tf.stack([tf.gather(self.y[k], r[0]) for k, r in enumerate(rows)])
+            y_marginal = tf.stack([tf.gather(self.y[k], r[1]) for k, r in enumerate(rows)])
+            with tf.GradientTape() as tape:
+                joint, marginal = self.critic.pairs(x, y), self.critic.pairs(x, y_marginal)
+                per_task = [
+                    _objective(
+                        self.bound, self.clip, self.ema_rate, None, joint[k], marginal[k], self.log_average[k]
+                    )
+                    for k in range(self.tasks)
+                ]
+                loss = -tf.add_n([o for o, _ in per_task])  # the critics share no weight
+            self.log_average.assign(tf.stack([a for _, a in per_task]))
+            variables = self.critic.trainable_variables
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+            step_values = [
+                _value(self.bound, self.clip, None, joint[k], marginal[k]) for k in range(self.tasks)
+            ]
+            values = values.write(i, tf.stack(step_values))
+        return tf.transpose(values.stack())
+
+    def evaluate(self, k):
+        self.critics[k].set_weights(self.critic.weights_of(k))
+        return _heldout_value(self.critics[k], self.bound, self.clip, self.batch_size, self.task_list[k])
+
+    def weights(self, k):
+        return self.critic.weights_of(k)
+
+    def restore(self, k, weights):
+        self.critics[k].set_weights(weights)
+
+
+def _fit(trainer, bound, steps, eval_every, patience, progress, started):
+    """Train in chunks of ``eval_every`` steps; after each, evaluate every task still running on its
+    held-out samples and stop it when it has not improved for ``patience`` evaluations."""
+    k_tasks = trainer.tasks
+    history = [[] for _ in range(k_tasks)]
+    heldout = [[] for _ in range(k_tasks)]
+    best = [(-np.inf, 0, trainer.weights(k)) for k in range(k_tasks)]
+    since_best, diverged, stopped_at = [0] * k_tasks, [False] * k_tasks, [None] * k_tasks
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        label = f"{bound} critic" + ("s" if k_tasks > 1 else "")
+        bar = tqdm(total=steps, desc=label, unit="step", leave=False)
+    done = 0
+    while done < steps and None in stopped_at:
+        chunk = min(eval_every, steps - done)
+        values = trainer.train_chunk(tf.constant(done, tf.int32), tf.constant(chunk, tf.int32)).numpy()
+        done += chunk
+        for k in range(k_tasks):
+            if stopped_at[k] is not None:
+                continue  # this task has finished; its critic trains on but is no longer read
+            history[k].append(values[k])
+            value = trainer.evaluate(k)
+            heldout[k].append((done, value))
+            if not (np.all(np.isfinite(values[k])) and np.isfinite(value)):
+                diverged[k], stopped_at[k] = True, done
+            elif value > best[k][0]:
+                best[k], since_best[k] = (value, done, trainer.weights(k)), 0
+            else:
+                since_best[k] += 1
+                if since_best[k] >= patience:
+                    stopped_at[k] = done
+        if bar is not None:
+            bar.update(chunk)
+            if k_tasks == 1:
+                bar.set_postfix(heldout=f"{heldout[0][-1][1]:.3f}")
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - started
+    results = []
+    for k in range(k_tasks):
+        value, best_step, weights = best[k]
+        trainer.restore(k, weights)
+        results.append(
+            Estimate(
+                value=float(value) if best_step else float("nan"),
+                bound=bound,
+                history=np.concatenate(history[k]),
+                heldout_history=np.asarray(heldout[k]),
+                steps=stopped_at[k] or done,
+                best_step=best_step,
+                seconds=seconds,
+                diverged=diverged[k],
+            )
         )
-        return float(self.value(None, joint, marginal))
+    return results
+
+
+def _check_options(bound, steps, batch_size, eval_every, patience, heldout, ema_rate, learning_rate):
+    choice("bound", bound, BOUNDS)
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every)):
+        positive_int(name, value)
+    positive_int("patience", patience)
+    fraction("heldout", heldout)
+    fraction("ema_rate", ema_rate)
+    if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
 
 
 def estimate(
@@ -157,78 +345,64 @@ def estimate(
         global generator, which ``mi_lib.setup`` seeds).
     """
     started = time.perf_counter()
-    x, y = as_samples("x", x), as_samples("y", y)
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
-    choice("bound", bound, BOUNDS)
-    steps = positive_int("steps", steps)
-    batch_size = positive_int("batch_size", batch_size)
-    eval_every = positive_int("eval_every", eval_every)
-    patience = positive_int("patience", patience)
-    heldout = fraction("heldout", heldout)
-    fraction("ema_rate", ema_rate)
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
-    n_test = int(round(heldout * len(x)))
-    n_train = len(x) - n_test
-    if n_train < batch_size or n_test < 2:
+    _check_options(bound, steps, batch_size, eval_every, patience, heldout, ema_rate, learning_rate)
+    task = _prepare(x, y, heldout, batch_size, bound, seed)
+    keras.utils.set_random_seed(task.seed)
+    net = make_critic(critic, task.x_train.shape[1], task.y_train.shape[1], hidden, activation, task.seed)
+    trainer = _Trainer(net, bound, task, batch_size, learning_rate, steps, ema_rate, clip)
+    return _fit(trainer, bound, steps, eval_every, patience, progress, started)[0]
+
+
+def estimate_many(
+    xs,
+    ys,
+    *,
+    seeds,
+    bound="mine",
+    hidden=(256, 256),
+    activation="relu",
+    steps=4000,
+    batch_size=512,
+    learning_rate=5e-4,
+    heldout=0.3,
+    eval_every=100,
+    patience=10,
+    ema_rate=0.01,
+    clip=5.0,
+    progress=False,
+):
+    """Many independent estimates, one per task ``(xs[k], ys[k])`` with seed ``seeds[k]``, trained
+    together: their concatenated critics are stacked into one network and each training step is one
+    batched pass for all of them. Each task gets what ``estimate(xs[k], ys[k], seed=seeds[k])`` gives
+    (up to float rounding): the same split, initial weights, minibatches and early stopping.
+
+    All tasks must have the same number of samples and dimensions. Only the concatenated critic and
+    the pair-based bounds (``mine``, ``dv``, ``nwj``, ``smile``) are stacked. Returns a list of
+    :class:`Estimate`; their ``seconds`` is the time of the whole batch.
+    """
+    started = time.perf_counter()
+    _check_options(bound, steps, batch_size, eval_every, patience, heldout, ema_rate, learning_rate)
+    if bound == "infonce":
+        raise ValueError("bound 'infonce' needs score matrices; estimate_many stacks pair-based bounds only")
+    xs, ys, seeds = list(xs), list(ys), list(seeds)
+    if not (len(xs) == len(ys) == len(seeds)) or not xs:
         raise ValueError(
-            f"batch_size ({batch_size}) needs at least that many training samples and 2 held-out "
-            f"ones; {len(x)} samples split with heldout={heldout} give {n_train} and {n_test}"
+            f"xs, ys and seeds must be non-empty and of equal length, got {len(xs)}, {len(ys)}, {len(seeds)}"
         )
-    if bound == "infonce" and n_test < batch_size:
-        raise ValueError(
-            f"infonce evaluates held-out batches of batch_size ({batch_size}): only {n_test} held out"
-        )
-    if seed is None:
-        seed = int(np.random.randint(2**31 - 1))
-
-    order = np.random.default_rng(seed).permutation(len(x))
-    train, test = order[:n_train], order[n_train:]
-    x_train, x_test = _standardise(x[train], x[test])
-    y_train, y_test = _standardise(y[train], y[test])
-
-    keras.utils.set_random_seed(seed)
-    net = make_critic(critic, x.shape[1], y.shape[1], hidden=hidden, activation=activation, seed=seed)
-    trainer = _Trainer(net, bound, x_train, y_train, batch_size, learning_rate, steps, ema_rate, clip, seed)
-
-    history, heldout_history = [], []
-    best_value, best_step, best_weights = -np.inf, 0, net.get_weights()
-    diverged, done, since_best = False, 0, 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc=f"{bound} critic", unit="step", leave=False)
-    while done < steps:
-        chunk = min(eval_every, steps - done)
-        values = trainer.train_chunk(tf.constant(done, tf.int32), tf.constant(chunk, tf.int32)).numpy()
-        history.append(values)
-        done += chunk
-        value = trainer.evaluate(x_test, y_test)
-        heldout_history.append((done, value))
-        if bar is not None:
-            bar.update(chunk)
-            bar.set_postfix(heldout=f"{value:.3f}")
-        if not (np.all(np.isfinite(values)) and np.isfinite(value)):
-            diverged = True
-            break
-        if value > best_value:
-            best_value, best_step, best_weights, since_best = value, done, net.get_weights(), 0
-        else:
-            since_best += 1
-            if since_best >= patience:
-                break
-    if bar is not None:
-        bar.close()
-    net.set_weights(best_weights)
-    return Estimate(
-        value=float(best_value) if best_step else float("nan"),
-        bound=bound,
-        history=np.concatenate(history),
-        heldout_history=np.asarray(heldout_history),
-        steps=done,
-        best_step=best_step,
-        seconds=time.perf_counter() - started,
-        diverged=diverged,
-    )
+    tasks = [
+        _prepare(x, y, heldout, batch_size, bound, s, (f"xs[{k}]", f"ys[{k}]"))
+        for k, (x, y, s) in enumerate(zip(xs, ys, seeds, strict=True))
+    ]
+    shape = (tasks[0].x_train.shape, tasks[0].y_train.shape, tasks[0].x_test.shape)
+    for k, t in enumerate(tasks):
+        if (t.x_train.shape, t.y_train.shape, t.x_test.shape) != shape:
+            raise ValueError(
+                f"xs[{k}], ys[{k}] differ in shape from xs[0], ys[0]: stacked tasks must have the "
+                "same numbers of samples and dimensions"
+            )
+    critics = []
+    for t in tasks:
+        keras.utils.set_random_seed(t.seed)
+        critics.append(make_critic("concat", shape[0][1], shape[1][1], hidden, activation, t.seed))
+    trainer = _StackedTrainer(critics, bound, tasks, batch_size, learning_rate, steps, ema_rate, clip)
+    return _fit(trainer, bound, steps, eval_every, patience, progress, started)

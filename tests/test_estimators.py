@@ -89,3 +89,30 @@ def test_bad_input_is_a_clear_value_error(x, y, kwargs, name):
     with pytest.raises(ValueError, match=name):
         mi_lib.estimate(x, y, **{"batch_size": 64, **kwargs})
     np.testing.assert_array_equal(np.asarray(x), x_before)  # the caller's data is left untouched
+
+
+def test_estimate_many_equals_independent_runs():
+    """Stacked critics train exactly as independent ones: same split, initial weights, minibatches
+    and early stopping; only the batched matrix products round differently (float32)."""
+    tasks = [correlated_gaussians(2_000, 2, rho, seed=k) for k, rho in enumerate((0.2, 0.5, 0.8))]
+    kwargs = dict(steps=400, eval_every=100, patience=2, batch_size=256)
+    together = mi_lib.estimate_many([t[0] for t in tasks], [t[1] for t in tasks], seeds=[0, 1, 2], **kwargs)
+    for (x, y), seed, joint in zip(tasks, [0, 1, 2], together, strict=True):
+        alone = mi_lib.estimate(x, y, seed=seed, **kwargs)
+        assert (joint.steps, joint.best_step) == (alone.steps, alone.best_step)
+        assert joint.value == pytest.approx(alone.value, abs=1e-3)
+        np.testing.assert_allclose(joint.history, alone.history, atol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "xs, ys, seeds, kwargs, name",
+    [
+        ([GOOD, GOOD], [GOOD], [0, 1], {}, "equal length"),
+        ([GOOD, GOOD[:500]], [GOOD, GOOD[:500]], [0, 1], {}, "differ in shape"),
+        ([GOOD], [GOOD], [0], {"bound": "infonce"}, "infonce"),
+        ([GOOD, np.full_like(GOOD, np.nan)], [GOOD, GOOD], [0, 1], {}, r"xs\[1\] contains NaN"),
+    ],
+)
+def test_estimate_many_bad_input(xs, ys, seeds, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        mi_lib.estimate_many(xs, ys, seeds=seeds, **{"batch_size": 64, **kwargs})

@@ -20,7 +20,7 @@ help:
 	@echo "make test        every check CI runs: lint, pairing, unit tests, chapters, book, browser"
 	@echo "make lab         JupyterLab on the chapters"
 	@echo "make notebooks   generate the .ipynb pair of every chapter"
-	@echo "make benchmark   MINE training throughput against the matmul ceiling"
+	@echo "make benchmark   MINE throughput against the matmul ceiling; a batched sweep against sequential runs"
 	@echo "options: GPU=1 (TensorFlow's CUDA build, in .venv-gpu), MI_PROFILE=quick|full|auto"
 
 # The virtual environment, with every dependency at the version pinned in requirements/lock.txt
@@ -76,6 +76,7 @@ browser-deps: $(ENV_STAMP)
 
 benchmark: $(ENV_STAMP)
 	$(BIN)/python benchmarks/mine_throughput.py
+	$(BIN)/python benchmarks/batched_sweep.py
 
 clean:
 	rm -rf _build notebooks/*.ipynb

@@ -23,11 +23,12 @@ class Profile:
     steps: int  # maximum critic training steps of one estimate
     seeds: int  # independent repetitions where a chapter shows a spread
     mc_samples: int  # Monte-Carlo samples for checks against a closed form
+    sweep: int  # points of a parameter sweep (for example the correlations of chapter 4)
 
 
 PROFILES = {
-    "quick": Profile("quick", samples=5_000, steps=2_000, seeds=2, mc_samples=200_000),
-    "full": Profile("full", samples=20_000, steps=20_000, seeds=5, mc_samples=2_000_000),
+    "quick": Profile("quick", samples=5_000, steps=2_000, seeds=2, mc_samples=200_000, sweep=7),
+    "full": Profile("full", samples=20_000, steps=20_000, seeds=5, mc_samples=2_000_000, sweep=13),
 }
 
 

@@ -27,7 +27,7 @@ def test_unknown_profile_is_a_clear_error(monkeypatch):
 
 def test_full_is_larger_than_quick():
     quick, full = settings.PROFILES["quick"], settings.PROFILES["full"]
-    for field in ("samples", "steps", "seeds", "mc_samples"):
+    for field in ("samples", "steps", "seeds", "mc_samples", "sweep"):
         assert getattr(full, field) > getattr(quick, field)
 
 

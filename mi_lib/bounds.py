@@ -60,7 +60,8 @@ def js_fgan(joint, marginal):
 
 
 def smile_objective(joint, marginal, clip=5.0):
-    """Training objective of SMILE: the value of the clipped DV bound, the gradient of JS."""
+    """Training objective of SMILE: the value of the clipped DV bound, the gradient of JS (so the
+    gradient does not depend on ``clip``; only the reported value does)."""
     js = js_fgan(joint, marginal)
     return js + tf.stop_gradient(smile(joint, marginal, clip) - js)
 
@@ -71,7 +72,9 @@ def mine_surrogate(joint, marginal, log_average, rate=0.01):
     The minibatch gradient of log E_Q[e^T] is biased; MINE divides the gradient of E_Q[e^T] by a
     moving average of E_Q[e^T] instead of by the minibatch mean. ``log_average`` is the log of that
     moving average (NaN before the first step: it then starts at the first batch's value, so the
-    first step equals the plain DV step rather than a huge one). Returns ``(surrogate, new_log_average)``;
+    first step equals the plain DV step rather than a huge one). The current batch enters the average
+    with weight ``rate`` before it is used, so ``rate = 1`` gives the plain DV gradient exactly.
+    Returns ``(surrogate, new_log_average)``;
     the surrogate's gradient is the corrected one, its value is not a bound (report ``dv``).
     """
     joint, marginal = _tensor(joint), _tensor(marginal)

@@ -56,8 +56,10 @@ class SeparableCritic(keras.Model):
 
     def __init__(self, hidden=(256, 256), embedding=32, activation="relu", seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.g = mlp(hidden, embedding, activation, seed, name="embed_x")
-        self.h = mlp(hidden, embedding, activation, None if seed is None else seed + 1, name="embed_y")
+        # two independent child seeds, so that critics of consecutive seeds share no initial network
+        seed_g, seed_h = (None, None) if seed is None else np.random.SeedSequence(seed).generate_state(2)
+        self.g = mlp(hidden, embedding, activation, None if seed is None else int(seed_g), name="embed_x")
+        self.h = mlp(hidden, embedding, activation, None if seed is None else int(seed_h), name="embed_y")
 
     def call(self, inputs):
         x, y = inputs

@@ -204,7 +204,9 @@ class _StackedTrainer(_Trainer):
         self.log_average = tf.Variable(tf.fill([self.tasks], float("nan")), trainable=False)
         self.optimizer = _adam(learning_rate, steps)
         self.optimizer.build(self.critic.trainable_variables)
-        self.train_chunk = tf.function(self._train_chunk, jit_compile=True)
+        # Not XLA: its CPU batched matmul is slower than TensorFlow's oneDNN kernel (measured: the
+        # 13-task sweep of benchmarks/batched_sweep.py trains 1.7x faster without it).
+        self.train_chunk = tf.function(self._train_chunk)
 
     def _train_chunk(self, first_step, n_steps):
         n = tf.shape(self.x)[1]

@@ -149,10 +149,14 @@ class MixtureTask:
             raise RuntimeError(f"cubature did not converge: error estimate {result.error}")
         return float(stats.entropy(self.class_probabilities) - result.estimate), float(result.error)
 
+    def pointwise_mi(self, x, z):
+        """The pointwise information log p(z | x) - log p(z) of each pair; its mean is I(X; Z)."""
+        log_joint = self.log_joint(x)
+        z = np.asarray(z)
+        posterior = log_joint[np.arange(len(z)), z] - special.logsumexp(log_joint, axis=1)
+        return posterior - np.log(self.class_probabilities)[z]
+
     def monte_carlo_mi(self, n, seed=None):
         """Monte-Carlo I(X; Z) = E[log p(z | x) - log p(z)]: (mean, standard error), in nats."""
-        x, z = self.sample(n, seed)
-        log_joint = self.log_joint(x)
-        pointwise = log_joint[np.arange(len(z)), z] - special.logsumexp(log_joint, axis=1)
-        pointwise -= np.log(self.class_probabilities)[z]
-        return float(pointwise.mean()), float(pointwise.std(ddof=1) / np.sqrt(len(z)))
+        pointwise = self.pointwise_mi(*self.sample(n, seed))
+        return float(pointwise.mean()), float(pointwise.std(ddof=1) / np.sqrt(len(pointwise)))

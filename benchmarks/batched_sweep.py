@@ -5,9 +5,9 @@ Usage: python benchmarks/batched_sweep.py [--steps 500] [--batch-size 512] [--sa
 """
 
 import argparse
-import json
 import time
-from pathlib import Path
+
+from report import report
 
 import mi_lib
 from mi_lib.settings import banner, profile
@@ -46,11 +46,7 @@ def main():
         "sequential_seconds": round(sequential, 2),
         "speedup": round(sequential / batched, 2),
     }
-    for key, value in result.items():
-        print(f"{key:>20}: {value}")
-    out = Path(__file__).with_name("results")
-    out.mkdir(exist_ok=True)
-    (out / "batched_sweep.json").write_text(json.dumps(result, indent=2) + "\n")
+    report("batched_sweep", result)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,10 @@ Usage: python benchmarks/mine_throughput.py [--steps 1000] [--repeats 3]
 """
 
 import argparse
-import json
 import time
-from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
+from report import report
 
 from mi_lib.critics import make_critic
 from mi_lib.estimators import _prepare, _Trainer
@@ -88,13 +86,8 @@ def main():
         "matmul_gflops": round(ceiling, 2),
         "ratio": round(achieved / ceiling, 3),
     }
-    for key, value in result.items():
-        print(f"{key:>22}: {value}")
-    out = Path(__file__).with_name("results")
-    out.mkdir(exist_ok=True)
-    (out / "mine_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
+    report("mine_throughput", result)
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     main()

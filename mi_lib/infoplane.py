@@ -1,0 +1,435 @@
+"""The Tishby network and its training record, for the information plane.
+
+``record_training(config, x, y)`` trains the fully connected network of Shwartz-Ziv & Tishby
+(2017), 12-10-7-5-4-3-2 by default, with Adam on minibatches of an 80/20 split, and records at
+log-spaced epochs everything the information plane needs, for every seed of the configuration:
+
+- the weights and biases of every layer, from which ``Recording.activations`` recomputes the
+  activations of every layer on any inputs (exactly: the same float64 arithmetic as training). A
+  record of the weights is a thousand times smaller than one of the activations on all 4,096
+  patterns and loses nothing;
+- the loss and the accuracy on the training and the held-out patterns;
+- at every epoch, for every weight matrix, the norm of the mean and of the standard deviation of
+  its minibatch gradients over the epoch: the gradient signal-to-noise ratio of their figure 4.
+
+Why numpy and not Keras: the network has 254 parameters, so a training step costs nothing but
+framework overhead. Written out in numpy with batched matrix products, all the seeds of one
+configuration train together, one step for all of them, at a few milliseconds per epoch; the
+gradient is checked against TensorFlow's automatic differentiation in the tests.
+``Recording.layer_model`` gives any recorded layer as a frozen Keras model, which is what AA-MINE
+embeds in its critic.
+
+Runs are cached on disk, keyed by the configuration and a fingerprint of the data: a checkpoint is
+written atomically at every recorded epoch, so an interrupted run resumes where it stopped, and the
+finished record replaces the checkpoint atomically. ``$MI_CACHE_DIR`` moves the cache; by default it
+is ``.mi_cache/`` at the root of the project.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mi_lib._checks import as_samples, choice, fraction, positive_int
+
+ACTIVATIONS = ("tanh", "relu")
+CACHE_VARIABLE = "MI_CACHE_DIR"
+FORMAT = 1  # bump when the layout of the cached record changes
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPSILON = 1e-7  # Keras' default
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """What is trained: the network, the optimiser, the split and the recorded epochs."""
+
+    hidden: tuple = (10, 7, 5, 4, 3)  # widths of the hidden layers; the output layer has 2 units
+    activation: str = "tanh"  # of the hidden layers; the output is a softmax
+    train_fraction: float = 0.8  # of the patterns used for training; the rest are held out
+    epochs: int = 8000
+    records: int = 100  # log-spaced recorded epochs (fewer after rounding to distinct integers)
+    batch_size: int = 256
+    learning_rate: float = 4e-4
+    seeds: tuple = field(default=(0,))  # one network per seed: its split, initial weights, batches
+
+    def __post_init__(self):
+        hidden = tuple(self.hidden)
+        if not hidden:
+            raise ValueError("hidden must name at least one hidden layer width")
+        for width in hidden:
+            positive_int("hidden", width)
+        object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
+        choice("activation", self.activation, ACTIVATIONS)
+        fraction("train_fraction", self.train_fraction)
+        for name in ("epochs", "records", "batch_size"):
+            positive_int(name, getattr(self, name))
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        seeds = tuple(self.seeds)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be a non-empty tuple of distinct integers, got {self.seeds!r}")
+        for s in seeds:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+                raise ValueError(f"seeds must be non-negative integers, got {s!r}")
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+
+    @property
+    def widths(self):
+        return (*self.hidden, 2)
+
+    def recorded_epochs(self):
+        """Epoch 0 (the initial weights) and ``records`` log-spaced epochs up to ``epochs``."""
+        spaced = np.round(np.logspace(0, np.log10(self.epochs), self.records)).astype(int)
+        return np.unique(np.concatenate([[0], spaced, [self.epochs]]))
+
+
+def cache_dir():
+    """``$MI_CACHE_DIR`` if set, else ``.mi_cache`` in the project: the nearest folder at or above
+    the working directory that holds a ``pyproject.toml`` (else the working directory)."""
+    configured = os.environ.get(CACHE_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder / ".mi_cache"
+    return here / ".mi_cache"
+
+
+def write_atomically(path, arrays):
+    """Write ``arrays`` (a dict) as an .npz at ``path`` so that ``path`` is either absent, the old
+    file or the complete new one, never a partial file: write a temporary file in the same folder,
+    flush it to disk, then rename it over ``path`` (atomic on POSIX and Windows)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _activate(z, activation):
+    return np.tanh(z) if activation == "tanh" else np.maximum(z, 0.0)
+
+
+def _forward(weights, biases, x, activation):
+    """Activations of every layer for stacked networks: x (K, n, 12) -> list of (K, n, width), the
+    last one the softmax output; also the logits."""
+    outputs = [x]
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        z = outputs[-1] @ w + b[:, None, :]
+        if i < len(weights) - 1:
+            outputs.append(_activate(z, activation))
+    logits = z
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    probabilities = np.exp(shifted)
+    probabilities /= probabilities.sum(axis=-1, keepdims=True)
+    return outputs, logits, probabilities
+
+
+def loss_and_gradients(weights, biases, x, y_onehot, activation):
+    """Mean softmax cross-entropy of stacked networks on a batch, and its gradients by backprop.
+
+    weights[i] (K, d_in, d_out), biases[i] (K, d_out), x (K, b, d), y_onehot (K, b, 2). Returns
+    (loss (K,), weight gradients, bias gradients)."""
+    outputs, logits, probabilities = _forward(weights, biases, x, activation)
+    n = x.shape[1]
+    log_probabilities = logits - logits.max(-1, keepdims=True)
+    log_probabilities -= np.log(np.exp(log_probabilities).sum(-1, keepdims=True))
+    loss = -np.sum(y_onehot * log_probabilities, axis=(1, 2)) / n
+    delta = (probabilities - y_onehot) / n  # d loss / d logits
+    grad_w, grad_b = [None] * len(weights), [None] * len(weights)
+    for i in range(len(weights) - 1, -1, -1):
+        grad_w[i] = np.swapaxes(outputs[i], 1, 2) @ delta
+        grad_b[i] = delta.sum(axis=1)
+        if i > 0:
+            delta = delta @ np.swapaxes(weights[i], 1, 2)
+            h = outputs[i]
+            delta *= (1.0 - h**2) if activation == "tanh" else (h > 0)
+    return loss, grad_w, grad_b
+
+
+@dataclass(frozen=True)
+class Recording:
+    """The record of one configuration: arrays indexed [seed, record, ...] or [seed, epoch, layer]."""
+
+    config: TrainingConfig
+    epochs: np.ndarray  # (R,) the recorded epochs
+    weights: list  # per layer (K, R, d_in, d_out)
+    biases: list  # per layer (K, R, d_out)
+    loss: np.ndarray  # (K, R) training loss at the recorded epochs
+    train_accuracy: np.ndarray  # (K, R)
+    test_accuracy: np.ndarray  # (K, R)
+    gradient_mean: np.ndarray  # (K, epochs, layers) norm of the epoch's mean minibatch gradient
+    gradient_std: np.ndarray  # (K, epochs, layers) norm of its standard deviation over minibatches
+    train_index: np.ndarray  # (K, n_train) the training patterns of each seed
+    seconds: float  # training time, summed over resumed parts
+
+    @property
+    def layers(self):
+        return len(self.weights)
+
+    def activations(self, x, seed_index=0, record_index=-1):
+        """The activations of every layer (hidden layers, then the softmax output) on inputs x (n, 12)
+        for one seed and one recorded epoch: a list of float64 arrays (n, width)."""
+        x = as_samples("x", x)
+        weights = [w[seed_index, record_index][None] for w in self.weights]
+        biases = [b[seed_index, record_index][None] for b in self.biases]
+        outputs, _, probabilities = _forward(weights, biases, x[None], self.config.activation)
+        return [o[0] for o in outputs[1:]] + [probabilities[0]]
+
+    def layer_model(self, layer, seed_index=0, record_index=-1):
+        """Layer ``layer`` (0-based; the last is the softmax output) of one recorded network as a
+        frozen Keras model from the inputs (n, 12) float32 to its activations."""
+        import keras
+
+        if not (isinstance(layer, (int, np.integer)) and 0 <= layer < self.layers):
+            raise ValueError(f"layer must be an integer in [0, {self.layers}), got {layer!r}")
+        inputs = keras.Input((self.weights[0].shape[2],))
+        h = inputs
+        for i in range(layer + 1):
+            w = self.weights[i][seed_index, record_index].astype(np.float32)
+            b = self.biases[i][seed_index, record_index].astype(np.float32)
+            last = i == self.layers - 1
+            dense = keras.layers.Dense(w.shape[1], activation="softmax" if last else self.config.activation)
+            h = dense(h)
+            dense.set_weights([w, b])
+        model = keras.Model(inputs, h, name=f"layer_{layer}")
+        model.trainable = False
+        return model
+
+
+def _fingerprint(config, x, y):
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"format": FORMAT, **asdict(config)}, sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(x, np.float64).tobytes())
+    digest.update(np.ascontiguousarray(y, np.int64).tobytes())
+    return digest.hexdigest()[:20]
+
+
+def _shapes(config, n_inputs):
+    widths = (n_inputs, *config.widths)
+    shapes = []
+    for a, b in zip(widths[:-1], widths[1:], strict=False):
+        shapes += [(a, b), (b,)]
+    return shapes
+
+
+def _unflatten(flat, shapes):
+    """Views of the weights and biases inside the flat parameter array (..., P): no copies."""
+    parts, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        parts.append(flat[..., offset : offset + size].reshape(*flat.shape[:-1], *shape))
+        offset += size
+    return parts[0::2], parts[1::2]
+
+
+def _initial_state(config, n_inputs, n_patterns):
+    """Weights N(0, 1/fan_in), zero biases, zero Adam moments; each seed's split of the patterns.
+    All parameters of a network live in one flat array (K, P), so that Adam is a few array
+    operations per step rather than a few per layer."""
+    shapes = _shapes(config, n_inputs)
+    n_train = int(round(config.train_fraction * n_patterns))
+    if not 2 <= n_train < n_patterns:
+        raise ValueError(
+            f"train_fraction {config.train_fraction} of {n_patterns} patterns leaves {n_train} for "
+            "training: need at least 2 and at least one held out"
+        )
+    size = sum(int(np.prod(s)) for s in shapes)
+    params = np.zeros((len(config.seeds), size))
+    splits = []
+    weights, _ = _unflatten(params, shapes)
+    for k, seed in enumerate(config.seeds):
+        rng = np.random.default_rng([seed, 0])
+        splits.append(rng.permutation(n_patterns))
+        for w in weights:
+            w[k] = rng.normal(0.0, 1.0 / np.sqrt(w.shape[1]), w.shape[1:])
+    state = {"epoch": np.array(0), "step": np.array(0), "seconds": np.array(0.0)}
+    state.update(split=np.stack(splits), params=params, m=np.zeros_like(params), v=np.zeros_like(params))
+    return state, n_train, shapes
+
+
+def _evaluate(state, shapes, x, y, config, n_train):
+    weights, biases = _unflatten(state["params"], shapes)
+    k = len(config.seeds)
+    xs = np.broadcast_to(x, (k, *x.shape))
+    onehot = np.broadcast_to(np.eye(2)[y], (k, len(y), 2))
+    _, _, probabilities = _forward(weights, biases, xs, config.activation)
+    correct = probabilities.argmax(-1) == y[None]
+    log_p = np.log(np.maximum(probabilities, 1e-300))
+    rows = np.arange(k)[:, None]
+    train, test = state["split"][:, :n_train], state["split"][:, n_train:]
+    loss = -np.mean(np.sum(onehot * log_p, -1)[rows, train], axis=1)
+    return loss, correct[rows, train].mean(1), correct[rows, test].mean(1)
+
+
+def _train_epoch(state, shapes, x_train, y_train, config, epoch):
+    """One epoch for all stacked networks; returns the norms (K, layers) of the mean and of the
+    standard deviation over the epoch's minibatches of each weight matrix's gradient."""
+    k, n_train = x_train.shape[:2]
+    batch = min(config.batch_size, n_train)
+    order = np.stack([np.random.default_rng([s, 1, epoch]).permutation(n_train) for s in config.seeds])
+    rows = np.arange(k)[:, None]
+    params, m, v = state["params"], state["m"], state["v"]
+    weights, biases = _unflatten(params, shapes)
+    sums, squares = np.zeros_like(params), np.zeros_like(params)
+    beta1, beta2 = ADAM_BETAS
+    batches = 0
+    for start in range(0, n_train, batch):
+        index = order[:, start : start + batch]
+        _, grad_w, grad_b = loss_and_gradients(
+            weights, biases, x_train[rows, index], y_train[rows, index], config.activation
+        )
+        parts = [g for pair in zip(grad_w, grad_b, strict=True) for g in pair]
+        grad = np.concatenate([g.reshape(k, -1) for g in parts], axis=1)
+        sums += grad
+        squares += grad**2
+        state["step"] += 1
+        t = int(state["step"])
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * grad**2
+        params -= config.learning_rate * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + ADAM_EPSILON)
+        batches += 1
+    mean = sums / batches
+    variance = np.maximum(squares / batches - mean**2, 0.0)
+    mean_w, _ = _unflatten(mean, shapes)
+    variance_w, _ = _unflatten(variance, shapes)
+    norm_mean = np.stack([np.sqrt(np.sum(a**2, axis=(1, 2))) for a in mean_w], axis=1)
+    norm_std = np.stack([np.sqrt(np.sum(a, axis=(1, 2))) for a in variance_w], axis=1)
+    return norm_mean, norm_std
+
+
+def record_training(
+    config, x, y, *, cache=True, directory=None, progress=False, checkpoint_seconds=10.0, on_checkpoint=None
+):
+    """Train the networks of ``config`` on patterns ``x`` (n, d) with labels ``y`` (n,) in {0, 1}
+    and return their :class:`Recording`, from the cache when it is there.
+
+    cache: read and write the on-disk cache (in ``directory``, default :func:`cache_dir`). A run
+        that was interrupted resumes from its last checkpoint, with the same result as an
+        uninterrupted one.
+    checkpoint_seconds: a checkpoint is written at the first recorded epoch after this many seconds
+        since the last one (0: at every recorded epoch).
+    on_checkpoint: called with the epoch after every checkpoint is written (the tests interrupt a
+        run from it).
+    """
+    if not isinstance(config, TrainingConfig):
+        raise ValueError(f"config must be a TrainingConfig, got {type(config).__name__}")
+    x = as_samples("x", x)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f"y must be a 1-D array of {len(x)} labels (one per row of x), got shape {y.shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("y must hold binary labels 0 and 1")
+    y = y.astype(np.int64)
+    key = _fingerprint(config, x, y)
+    folder = Path(directory) if directory is not None else cache_dir()
+    final_path = folder / "infoplane" / f"{key}.npz"
+    checkpoint_path = folder / "infoplane" / f"{key}.checkpoint.npz"
+    if cache and final_path.exists():
+        return _load(config, final_path, x.shape[1])
+
+    layers = len(config.widths)
+    recorded = config.recorded_epochs()
+    state, n_train, shapes = _initial_state(config, x.shape[1], len(x))
+    k = len(config.seeds)
+    history = {
+        "gradient_mean": np.zeros((k, config.epochs, layers)),
+        "gradient_std": np.zeros((k, config.epochs, layers)),
+        "loss": np.zeros((k, len(recorded))),
+        "train_accuracy": np.zeros((k, len(recorded))),
+        "test_accuracy": np.zeros((k, len(recorded))),
+        "records": np.zeros((k, len(recorded), state["params"].shape[1])),
+    }
+    if cache and checkpoint_path.exists():
+        with np.load(checkpoint_path) as saved:
+            for name in saved.files:
+                (history if name in history else state)[name] = saved[name].copy()
+
+    rows = np.arange(k)[:, None]
+    train_index = state["split"][:, :n_train]
+    x_train = np.broadcast_to(x, (k, *x.shape))[rows, train_index]
+    y_train = np.eye(2)[y][train_index]
+
+    def record(position):
+        history["records"][:, position] = state["params"]
+        metrics = _evaluate(state, shapes, x, y, config, n_train)
+        for name, value in zip(("loss", "train_accuracy", "test_accuracy"), metrics, strict=True):
+            history[name][:, position] = value
+
+    epoch = int(state["epoch"])
+    if epoch == 0:
+        record(0)
+    started = time.perf_counter() - float(state["seconds"])
+    last_checkpoint = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.epochs, initial=epoch, desc=_describe(config), unit="epoch")
+    while epoch < config.epochs:
+        norms = _train_epoch(state, shapes, x_train, y_train, config, epoch)
+        history["gradient_mean"][:, epoch], history["gradient_std"][:, epoch] = norms
+        epoch += 1
+        if bar is not None and (epoch % 50 == 0 or epoch == config.epochs):
+            bar.update(epoch - bar.n)
+        if epoch in recorded:
+            record(int(np.searchsorted(recorded, epoch)))
+            state["epoch"] = np.array(epoch)
+            state["seconds"] = np.array(time.perf_counter() - started)
+            due = time.perf_counter() - last_checkpoint >= checkpoint_seconds
+            if cache and due and epoch < config.epochs:
+                write_atomically(checkpoint_path, {**state, **history})
+                last_checkpoint = time.perf_counter()
+                if on_checkpoint is not None:
+                    on_checkpoint(epoch)
+    if bar is not None:
+        bar.close()
+    arrays = {**history, "split": state["split"], "epochs": recorded}
+    arrays["seconds"] = np.array(time.perf_counter() - started)
+    if cache:
+        write_atomically(final_path, arrays)
+        checkpoint_path.unlink(missing_ok=True)
+    return _from_arrays(config, arrays, x.shape[1])
+
+
+def _describe(config):
+    sizes = "-".join(str(w) for w in (12, *config.widths))
+    return f"{sizes} {config.activation}, {config.train_fraction:.0%} train, {len(config.seeds)} seeds"
+
+
+def _from_arrays(config, arrays, n_inputs):
+    n_train = int(round(config.train_fraction * arrays["split"].shape[1]))
+    weights, biases = _unflatten(arrays["records"], _shapes(config, n_inputs))
+    return Recording(
+        config=config,
+        epochs=arrays["epochs"],
+        weights=weights,
+        biases=biases,
+        loss=arrays["loss"],
+        train_accuracy=arrays["train_accuracy"],
+        test_accuracy=arrays["test_accuracy"],
+        gradient_mean=arrays["gradient_mean"],
+        gradient_std=arrays["gradient_std"],
+        train_index=arrays["split"][:, :n_train],
+        seconds=float(arrays["seconds"]),
+    )
+
+
+def _load(config, path, n_inputs):
+    with np.load(path) as saved:
+        return _from_arrays(config, {name: saved[name] for name in saved.files}, n_inputs)

@@ -1,0 +1,299 @@
+"""Neural information flow (NIF, Davis et al.): how much information passes between the neurons of a
+feed-forward network, estimated with MINE, read as a directed weighted graph.
+
+The flow from neuron i of layer l to neuron k of layer l + 1 is I(T_l,i; T_l+1,k) in nats, estimated
+by MINE on the network's activations; every one-dimensional pair is one critic of a single
+``estimate_many`` batch. A neuron that is constant on the data (a dead ReLU) shares no information
+with anything: its flows are exactly 0, set without a critic. From the flows: a ``networkx`` graph
+(one node per neuron, an edge for every positive flow), its betweenness centrality and Louvain
+communities, the drawing of the paper's figure 1, and feature-to-class attribution by summing the
+products of the flows along every directed path.
+"""
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from mi_lib._checks import as_samples
+from mi_lib.estimators import estimate_many
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Estimated flows of a network with layer sizes ``sizes`` (inputs first, outputs last).
+
+    mi[l][i, k]: I(T_l,i; T_l+1,k) in nats (0 where either neuron is constant; negative held-out
+        estimates are clipped to 0, the least an MI can be).
+    constant[l][i]: neuron i of layer l is constant on the data.
+    feature_mi[i, j]: I(X_i; X_j) between input features (0 on the diagonal), for the paper's term
+        for correlated inputs (see :meth:`matrices`); None when it was not estimated.
+    """
+
+    sizes: tuple
+    mi: tuple
+    constant: tuple
+    feature_mi: np.ndarray | None
+    names: tuple  # names[l][i]: the label of neuron i of layer l
+
+    def matrices(self, beta=0.0):
+        """The flow matrices of the graph. With ``beta`` > 0 the flow from input feature i into a
+        live first-layer neuron k gains beta * sum_j I(X_i; X_j): NIF's term for the information
+        that feature i shares with the other inputs. A constant neuron still receives nothing."""
+        if not (isinstance(beta, (int, float, np.floating)) and np.isfinite(beta) and beta >= 0):
+            raise ValueError(f"beta must be a non-negative finite number, got {beta!r}")
+        if beta == 0:
+            return self.mi
+        if self.feature_mi is None:
+            raise ValueError(
+                "beta > 0 needs feature_mi: estimate it with neuron_flows(..., feature_pairs=True)"
+            )
+        first = self.mi[0] + beta * self.feature_mi.sum(axis=1, keepdims=True)
+        first = np.where(self.constant[1][None, :] | self.constant[0][:, None], 0.0, first)
+        return (first, *self.mi[1:])
+
+
+def activations(model, x):
+    """[x, T_1, ..., T_L]: the inputs and the output of every layer of a Keras ``Sequential`` of
+    Dense layers (the last is the network's output), as float64 arrays (n, units)."""
+    import keras
+
+    x = as_samples("x", x)
+    layers = list(getattr(model, "layers", []))
+    if not layers:
+        raise ValueError("model must be a built keras Sequential model with at least one layer")
+    outputs = [x]
+    h = x.astype(np.float32)
+    for layer in layers:
+        h = np.asarray(keras.ops.convert_to_numpy(layer(h)), np.float32)
+        outputs.append(h.astype(np.float64))
+    return outputs
+
+
+def _check_activations(layers):
+    layers = list(layers)
+    if len(layers) < 2:
+        raise ValueError(f"activations must hold at least two layers (inputs and outputs), got {len(layers)}")
+    arrays = [as_samples(f"activations[{layer}]", a) for layer, a in enumerate(layers)]
+    n = len(arrays[0])
+    for layer, a in enumerate(arrays):
+        if len(a) != n:
+            raise ValueError(f"activations[{layer}] has {len(a)} samples, activations[0] has {n}")
+    return arrays
+
+
+def neuron_flows(
+    layers,
+    *,
+    names=None,
+    feature_pairs=True,
+    seed=0,
+    hidden=(64, 64),
+    steps=1000,
+    batch_size=64,
+    learning_rate=1e-3,
+    heldout=0.3,
+    eval_every=100,
+    patience=3,
+    progress=False,
+):
+    """Estimate the flow between every pair of neurons in consecutive layers, and the MI between
+    every pair of input features, with MINE: all one-dimensional pairs in one ``estimate_many`` batch.
+
+    layers: [X, T_1, ..., T_L], each (n, units_l) on the same n samples (see :func:`activations`).
+    names: optional labels, names[l][i] for neuron i of layer l.
+    feature_pairs: also estimate I(X_i; X_j) for every pair of inputs (for ``Flow.matrices(beta)``).
+    seed: the batch's seeds derive from it. The other options are those of ``mi_lib.estimate``
+        (smaller defaults: each pair is one-dimensional).
+    """
+    arrays = _check_activations(layers)
+    sizes = tuple(a.shape[1] for a in arrays)
+    if names is None:
+        names = tuple(tuple(f"{layer}.{i}" for i in range(s)) for layer, s in enumerate(sizes))
+    else:
+        names = tuple(tuple(str(v) for v in layer_names) for layer_names in names)
+        if tuple(len(v) for v in names) != sizes:
+            raise ValueError(
+                f"names must give one label per neuron, sizes {sizes}, got {[len(v) for v in names]}"
+            )
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    # A constant neuron shares no information with anything: I = 0 exactly, no critic needed.
+    constant = tuple(np.ptp(a, axis=0) == 0 for a in arrays)
+    pairs = []  # (where the value goes, x column, y column)
+    for layer in range(len(arrays) - 1):
+        for i in range(sizes[layer]):
+            for k in range(sizes[layer + 1]):
+                if not (constant[layer][i] or constant[layer + 1][k]):
+                    pairs.append((("flow", layer, i, k), arrays[layer][:, i], arrays[layer + 1][:, k]))
+    for i in range(sizes[0] if feature_pairs else 0):
+        for j in range(i + 1, sizes[0]):
+            if not (constant[0][i] or constant[0][j]):
+                pairs.append((("feature", 0, i, j), arrays[0][:, i], arrays[0][:, j]))
+    mi = [np.zeros((sizes[layer], sizes[layer + 1])) for layer in range(len(sizes) - 1)]
+    feature_mi = np.zeros((sizes[0], sizes[0])) if feature_pairs else None
+    if pairs:
+        seeds = np.random.SeedSequence(seed).generate_state(len(pairs)) % (2**31 - 1)
+        results = estimate_many(
+            [p[1] for p in pairs],
+            [p[2] for p in pairs],
+            seeds=[int(s) for s in seeds],
+            hidden=hidden,
+            steps=steps,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            heldout=heldout,
+            eval_every=eval_every,
+            patience=patience,
+            progress=progress,
+        )
+        for (where, _, _), result in zip(pairs, results, strict=True):
+            value = max(float(np.nan_to_num(result.value, nan=0.0)), 0.0)
+            kind, layer, i, k = where
+            if kind == "flow":
+                mi[layer][i, k] = value
+            else:
+                feature_mi[i, k] = feature_mi[k, i] = value
+    return Flow(sizes, tuple(mi), constant, feature_mi, names)
+
+
+def flow_graph(flow, beta=0.0):
+    """The NIF graph: a ``networkx.DiGraph`` with one node (layer, i) per neuron (attributes ``layer``,
+    ``index``, ``label``, ``constant``) and an edge for every positive flow, with ``weight`` the flow
+    in nats and ``distance`` = 1 / weight (a large flow is a short path, for betweenness)."""
+    if not isinstance(flow, Flow):
+        raise ValueError(f"flow must be a mi_lib.flow.Flow, got {type(flow).__name__}")
+    matrices = flow.matrices(beta)
+    g = nx.DiGraph()
+    for layer, size in enumerate(flow.sizes):
+        for i in range(size):
+            g.add_node(
+                (layer, i),
+                layer=layer,
+                index=i,
+                label=flow.names[layer][i],
+                constant=bool(flow.constant[layer][i]),
+            )
+    for layer, m in enumerate(matrices):
+        for i, k in zip(*np.nonzero(m > 0), strict=True):
+            g.add_edge(
+                (layer, int(i)), (layer + 1, int(k)), weight=float(m[i, k]), distance=1.0 / float(m[i, k])
+            )
+    return g
+
+
+def _check_graph(graph):
+    if not isinstance(graph, nx.DiGraph) or graph.number_of_nodes() == 0:
+        raise ValueError("graph must be a non-empty networkx.DiGraph made by flow_graph")
+    if any("layer" not in d for _, d in graph.nodes(data=True)):
+        raise ValueError("graph nodes need a 'layer' attribute: build the graph with flow_graph")
+    for u, v, d in graph.edges(data=True):
+        w = d.get("weight")
+        if w is None or not np.isfinite(w) or w < 0:
+            raise ValueError(f"graph edge {u} -> {v} must have a finite non-negative weight, got {w!r}")
+        if graph.nodes[v]["layer"] != graph.nodes[u]["layer"] + 1:
+            raise ValueError(f"graph edge {u} -> {v} does not join consecutive layers")
+    return max(d["layer"] for _, d in graph.nodes(data=True))
+
+
+def _layer_nodes(graph, layer):
+    return sorted(
+        (n for n, d in graph.nodes(data=True) if d["layer"] == layer), key=lambda n: graph.nodes[n]["index"]
+    )
+
+
+def attribution(graph):
+    """Feature-to-class attribution: A[i, j] = sum over every directed path P from input i to output
+    j of the product of the flows on P's edges, in nats^L for L layers of edges. The sum over paths
+    factorises layer by layer, so it is computed as a product of the layers' flow matrices."""
+    last = _check_graph(graph)
+    if last < 1:
+        raise ValueError("graph must have at least two layers")
+    layers = [_layer_nodes(graph, layer) for layer in range(last + 1)]
+    total = np.eye(len(layers[0]))
+    for layer in range(last):
+        m = np.zeros((len(layers[layer]), len(layers[layer + 1])))
+        for i, u in enumerate(layers[layer]):
+            for k, v in enumerate(layers[layer + 1]):
+                if graph.has_edge(u, v):
+                    m[i, k] = graph.edges[u, v]["weight"]
+        total = total @ m
+    return total
+
+
+def zero_flow_neurons(graph):
+    """The hidden neurons through which no information flows: no positive flow in or no positive
+    flow out. Removing them cannot change what the graph passes from inputs to outputs."""
+    last = _check_graph(graph)
+    return [
+        n
+        for n, d in graph.nodes(data=True)
+        if 0 < d["layer"] < last and (graph.in_degree(n) == 0 or graph.out_degree(n) == 0)
+    ]
+
+
+def betweenness(graph):
+    """Betweenness centrality of every node, shortest paths measured in ``distance`` = 1 / flow."""
+    _check_graph(graph)
+    return nx.betweenness_centrality(graph, weight="distance", normalized=True)
+
+
+def communities(graph, seed=0):
+    """Louvain communities of the graph read as undirected with the flows as weights (networkx's
+    ``louvain_communities``), as a dict node -> community number, largest community first."""
+    _check_graph(graph)
+    parts = nx.community.louvain_communities(graph.to_undirected(), weight="weight", seed=seed)
+    parts = sorted(parts, key=lambda c: (-len(c), min(c)))
+    return {node: c for c, part in enumerate(parts) for node in part}
+
+
+def draw_flow_graph(graph, ax, seed=0, title=None):
+    """The paper's figure 1: neurons in columns by layer, coloured by Louvain community, sized by
+    betweenness centrality; arrows as thick as the flow. Constant (zero-flow) neurons are hollow."""
+    import matplotlib.pyplot as plt
+
+    last = _check_graph(graph)
+    pos = {}
+    for layer in range(last + 1):
+        nodes = _layer_nodes(graph, layer)
+        for r, n in enumerate(nodes):
+            pos[n] = (layer, (len(nodes) - 1) / 2 - r)
+    community = communities(graph, seed)
+    centrality = betweenness(graph)
+    colours = plt.get_cmap("tab10")
+    nodes = list(graph.nodes)
+    live = [n for n in nodes if graph.degree(n) > 0]
+    dead = [n for n in nodes if graph.degree(n) == 0]
+    sizes = [120 + 2500 * centrality[n] for n in live]
+    nx.draw_networkx_nodes(
+        graph,
+        pos,
+        nodelist=live,
+        node_size=sizes,
+        node_color=[colours(community[n] % 10) for n in live],
+        ax=ax,
+    )
+    nx.draw_networkx_nodes(
+        graph, pos, nodelist=dead, node_size=120, node_color="white", edgecolors="grey", linewidths=1.2, ax=ax
+    )
+    weights = np.array([d["weight"] for _, _, d in graph.edges(data=True)])
+    if len(weights):
+        widths = 0.3 + 4.0 * weights / weights.max()
+        nx.draw_networkx_edges(
+            graph, pos, width=widths, arrowsize=8, edge_color="0.35", alpha=0.8, ax=ax, node_size=200
+        )
+    for n in nodes:
+        if graph.nodes[n]["layer"] in (0, last):
+            x, y = pos[n]
+            side = -0.12 if x == 0 else 0.12
+            ha = "right" if x == 0 else "left"
+            ax.annotate(graph.nodes[n]["label"], (x + side, y), ha=ha, va="center", fontsize=8)
+    ax.set_xticks(range(last + 1))
+    ax.set_xticklabels(["inputs"] + [f"hidden {layer}" for layer in range(1, last)] + ["outputs"])
+    ax.set_yticks([])
+    ax.set_xlim(-0.9, last + 0.9)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title)
+    return community, centrality

@@ -1,0 +1,119 @@
+"""`make assignments` for real: the chapters become nbgrader assignments, and nbgrader grades them.
+
+The instructor's solution of chapter 1 (the nbgrader source notebook) is submitted and autograded:
+every autograded test cell gets full marks and the written answers wait for the instructor. The
+unchanged student release is submitted too: every graded cell gets zero. Autograding executes the
+chapter, so this runs in the `classroom` stage of `make test`, in the quick profile.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.classroom
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("assignments", ROOT / "tools" / "assignments.py")
+assignments = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(assignments)
+
+CHAPTERS = assignments.toc_chapters()
+GRADED = CHAPTERS[0].stem  # chapter 1: the one that is autograded here (about a minute, quick profile)
+
+
+def _cells(course, kind, stem):
+    return nbformat.read(course / kind / stem / f"{stem}.ipynb", as_version=4).cells
+
+
+def _meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    assignments.main(["--root", str(root)])
+    return root
+
+
+def test_every_toc_chapter_is_an_assignment(course):
+    for chapter in CHAPTERS:
+        for kind in ("source", "release"):
+            assert (course / kind / chapter.stem / f"{chapter.stem}.ipynb").is_file(), (kind, chapter)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_release_has_no_solutions_no_hidden_tests_no_pairing(course, chapter):
+    source = _cells(course, "source", chapter.stem)
+    release_nb = nbformat.read(course / "release" / chapter.stem / f"{chapter.stem}.ipynb", as_version=4)
+    release = release_nb.cells
+    text = json.dumps(release_nb)
+    assert "jupytext" not in release_nb.metadata, release_nb.metadata
+    assert not list((course / "release" / chapter.stem).glob("*.md")), "a paired Markdown file was released"
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text, marker
+    answers = [c for c in source if _meta(c).get("solution")]
+    assert len(answers) >= 3, f"{chapter.stem}: fewer than three answer cells"
+    by_id = {_meta(c).get("grade_id"): c for c in release if _meta(c)}
+    # No line of a model answer is left anywhere in the release, unless the chapter itself (outside
+    # the solutions) has the same line, as code that a solution repeats.
+    shared = "\n".join(c.source for c in source if not _meta(c).get("solution"))
+    for cell in answers:
+        released = by_id[_meta(cell)["grade_id"]]
+        assert released.source in ("YOUR ANSWER HERE", "# YOUR CODE HERE\nraise NotImplementedError()")
+        for line in cell.source.splitlines():
+            line = line.strip()
+            if len(line) > 30 and "SOLUTION" not in line and line not in shared:
+                assert line not in text, f"{chapter.stem}: solution text released: {line!r}"
+    for cell in source:
+        if _meta(cell).get("grade") and not _meta(cell).get("solution") and "BEGIN HIDDEN" in cell.source:
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            for line in hidden.splitlines():
+                if line.strip() and not line.strip().startswith("#"):
+                    assert line not in by_id[_meta(cell)["grade_id"]].source, line
+
+
+def _submit(course, student, notebook):
+    folder = course / "submitted" / student / GRADED
+    folder.mkdir(parents=True)
+    shutil.copy(notebook, folder / f"{GRADED}.ipynb")
+    (folder / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
+
+
+@pytest.fixture(scope="module")
+def grades(course):
+    from nbgrader.api import Gradebook
+
+    _submit(course, "instructor", course / "source" / GRADED / f"{GRADED}.ipynb")
+    _submit(course, "unchanged", course / "release" / GRADED / f"{GRADED}.ipynb")
+    env = {"MI_PROFILE": os.environ.get("MI_PROFILE", "quick")}
+    assignments.nbgrader("autograde", GRADED, "--log-level=WARN", course=course, env=env)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            student: [
+                (g.name, g.cell.cell_type, g.auto_score, g.max_score, g.needs_manual_grade)
+                for g in gradebook.find_submission_notebook(GRADED, GRADED, student).grades
+            ]
+            for student in ("instructor", "unchanged")
+        }
+
+
+def test_instructor_solution_gets_full_marks(grades):
+    autograded = [g for g in grades["instructor"] if g[1] == "code"]
+    written = [g for g in grades["instructor"] if g[1] == "markdown"]
+    assert sum(g[3] for g in autograded) >= 3, f"chapter 1 should have autograded tests: {grades}"
+    for name, _, score, points, manual in autograded:
+        assert score == points and not manual, f"{name}: {score} of {points} points"
+    # Written answers are graded by hand: the model answer is text, so nbgrader asks for a grade.
+    assert written and all(g[2] is None and g[4] for g in written), written
+
+
+def test_unchanged_release_gets_zero(grades):
+    assert len(grades["unchanged"]) == len(grades["instructor"])
+    for name, _, score, points, _ in grades["unchanged"]:
+        assert score == 0 and points > 0, f"{name}: {score} of {points} points for an unchanged release"

@@ -11,17 +11,22 @@ LOCK := requirements/$(if $(filter 1,$(GPU)),gpu-lock,lock).txt
 ENV_STAMP := $(VENV)/.installed
 CHAPTERS := $(wildcard notebooks/*.md)
 STUDENT ?= 0
+# STUDENT=1: the student edition, without solutions, in its own folder (it reuses the execution cache).
+BOOK_OUT := $(if $(filter 1,$(STUDENT)),_build/student/_build/html,_build/html)
+BOOK_FLAGS := $(if $(filter 1,$(STUDENT)),--path-output _build/student --config _build/student/_config.yml)
 export MI_PROFILE ?= auto
 
-.PHONY: help env book notebooks lab test lint pairing unit nbval book-check browser-deps benchmark clean
+.PHONY: help env book notebooks lab test lint pairing unit nbval classroom assignments book-check browser-deps benchmark clean
 
 help:
 	@echo "make book        build the HTML book (creates .venv and installs everything first)"
 	@echo "make test        every check CI runs: lint, pairing, unit tests, chapters, book, browser"
 	@echo "make lab         JupyterLab on the chapters"
+	@echo "make assignments every chapter as an nbgrader assignment, in _build/assignments (book/instructors.md)"
 	@echo "make notebooks   generate the .ipynb pair of every chapter"
 	@echo "make benchmark   MINE throughput against the matmul ceiling; a batched sweep against sequential runs"
-	@echo "options: GPU=1 (TensorFlow's CUDA build, in .venv-gpu), MI_PROFILE=quick|full|auto"
+	@echo "options: GPU=1 (TensorFlow's CUDA build, in .venv-gpu), MI_PROFILE=quick|full|auto,"
+	@echo "         STUDENT=1 (make book: the student edition, without solutions)"
 
 # The virtual environment, with every dependency at the version pinned in requirements/lock.txt
 # (and, for GPU=1, the CUDA wheels pinned in requirements/gpu-lock.txt).
@@ -36,35 +41,47 @@ notebooks: $(ENV_STAMP)
 	$(BIN)/jupytext --sync $(CHAPTERS)
 
 book: $(ENV_STAMP)
-	$(BIN)/jupyter-book build . --warningiserror --keep-going
-	@echo "The book: $(CURDIR)/_build/html/index.html"
+	$(if $(filter 1,$(STUDENT)),$(BIN)/python tools/student_book.py _build/student/_config.yml)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going $(BOOK_FLAGS)
+	@echo "The book: $(CURDIR)/$(BOOK_OUT)/index.html"
+
+# Every chapter of _toc.yml as an nbgrader assignment: _build/assignments/{source,release}/<chapter>.
+assignments: $(ENV_STAMP)
+	$(BIN)/python tools/assignments.py
 
 lab: notebooks
 	$(BIN)/jupyter lab notebooks
 
 # --- make test: each stage prints its own time -------------------------------------------------
 test:
-	@set -e; for stage in env lint unit nbval pairing book-check; do \
+	@set -e; for stage in env lint unit nbval pairing classroom book-check; do \
 	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
 	  echo "== stage $$stage: $$(( $$(date +%s) - start )) s"; done
 
 lint: notebooks
-	$(BIN)/ruff check mi_lib tests benchmarks book/_ext notebooks/*.ipynb
-	$(BIN)/ruff format --check mi_lib tests benchmarks book/_ext
+	$(BIN)/ruff check mi_lib tests benchmarks book/_ext tools nbgrader_config.py notebooks/*.ipynb
+	$(BIN)/ruff format --check mi_lib tests benchmarks book/_ext tools nbgrader_config.py
 
 pairing: $(ENV_STAMP)
 	$(BIN)/pytest -q tests/test_pairing.py
 
 unit: $(ENV_STAMP)
-	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book"
+	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom"
+
+# make assignments, then nbgrader autogrades chapter 1 twice (the instructor's solution, the
+# unchanged release): about two chapter executions in the quick profile.
+classroom: assignments
+	MI_PROFILE=quick $(BIN)/pytest -q -m classroom tests
 
 # Every chapter executed top to bottom in a fresh kernel, in the quick profile.
 nbval: notebooks
 	MI_PROFILE=quick $(BIN)/pytest -q -p no:cacheprovider --nbval-lax notebooks/*.ipynb
 
-# The book built with warnings as errors, then opened in headless Chromium.
+# The book built with warnings as errors, then opened in headless Chromium; the student edition
+# built from the same execution cache and checked for solutions.
 book-check: browser-deps
 	MI_PROFILE=quick $(MAKE) --no-print-directory book
+	MI_PROFILE=quick $(MAKE) --no-print-directory book STUDENT=1
 	$(BIN)/pytest -q -m book tests
 
 # Debian's Chromium and ChromeDriver for the browser checks (installed where apt is available).

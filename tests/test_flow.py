@@ -98,13 +98,14 @@ def test_mine_flows_of_a_gaussian_network_match_the_closed_forms():
     half_log2 = 0.5 * np.log(2)
     truth_first = np.array([[half_log2, half_log2, 0.0], [half_log2, half_log2, 0.0]])
     truth_second = np.array([[0.5 * np.log(1.25)], [0.5 * np.log(5.0)], [0.0]])
-    # 0.06 nats: four standard errors of a perfect critic on 1,200 held-out pairs (the pointwise MI
-    # of these pairs has a standard deviation below 0.9 nats) plus a little critic error.
-    np.testing.assert_allclose(f.mi[0], truth_first, atol=0.06)
-    np.testing.assert_allclose(f.mi[1], truth_second, atol=0.06)
+    # 0.1 nats: four standard errors of a perfect critic on the 1,200 held-out pairs (for Gaussians
+    # the pointwise MI has variance rho^2 <= 0.8, so one standard error is at most 0.026 nats) plus
+    # a little critic error; a missing or spurious edge is off by 0.11 to 0.8 nats.
+    np.testing.assert_allclose(f.mi[0], truth_first, atol=0.1)
+    np.testing.assert_allclose(f.mi[1], truth_second, atol=0.1)
     assert f.constant[1].tolist() == [False, False, True]
     assert np.all(f.mi[0][:, 2] == 0) and np.all(f.mi[1][2] == 0)  # exactly: the dead unit needs no critic
-    assert abs(f.feature_mi[0, 1]) < 0.06  # independent inputs
+    assert abs(f.feature_mi[0, 1]) < 0.1  # independent inputs
     g = flow.flow_graph(f)
     assert flow.zero_flow_neurons(g) == [(1, 2)]
     a = flow.attribution(g)

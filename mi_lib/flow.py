@@ -290,6 +290,7 @@ def draw_flow_graph(graph, ax, seed=0, title=None):
             ax.annotate(graph.nodes[n]["label"], (x + side, y), ha=ha, va="center", fontsize=8)
     ax.set_xticks(range(last + 1))
     ax.set_xticklabels(["inputs"] + [f"hidden {layer}" for layer in range(1, last)] + ["outputs"])
+    ax.tick_params(labelbottom=True)  # networkx hides tick labels when it draws nodes
     ax.set_yticks([])
     ax.set_xlim(-0.9, last + 0.9)
     for side in ("left", "right", "top"):

@@ -8,11 +8,20 @@ import os
 # TensorFlow's C++ start-up chatter drowns the one-line banner the chapters print.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from mi_lib.estimators import Estimate, estimate, estimate_many  # noqa: E402
+from mi_lib.estimators import Estimate, estimate, estimate_many, estimate_noisy_layer  # noqa: E402
 from mi_lib.settings import Profile, profile, setup  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["Estimate", "Profile", "estimate", "estimate_many", "profile", "setup", "to_bits"]
+__all__ = [
+    "Estimate",
+    "Profile",
+    "estimate",
+    "estimate_many",
+    "estimate_noisy_layer",
+    "profile",
+    "setup",
+    "to_bits",
+]
 
 
 def to_bits(nats):

@@ -72,6 +72,58 @@ class SeparableCritic(keras.Model):
         return tf.matmul(self.g(x), self.h(y), transpose_b=True)
 
 
+class ArchitectureAwareCritic(keras.Model):
+    """AA-MINE's critic for I(X; T + eps), T = layer(X) (Elad et al. 2019): it starts with a frozen
+    copy of the layers X -> T, so instead of learning to recompute T from X it compares T(X) with
+    the noisy representation y = T' + eps directly.
+
+    mode ``difference`` feeds the MLP [T(X), (y - T(X)) / sigma] (the noise itself for joint pairs,
+    a large displacement for marginal ones); mode ``pair`` feeds [T(X), y]. Inputs are put on a unit
+    scale with the mean and spread of y, which the critic is given (``y_mean``, ``y_std``).
+    """
+
+    cheap_matrix = False
+
+    def __init__(
+        self,
+        layer,
+        sigma,
+        y_mean,
+        y_std,
+        mode="difference",
+        hidden=(256, 256),
+        activation="relu",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.layer = layer
+        self.layer.trainable = False  # a copy of the studied network: never trained by the critic
+        self.mode = choice("mode", mode, ("difference", "pair"))
+        self.sigma = float(sigma)
+        self.y_mean = tf.constant(np.asarray(y_mean, np.float32))
+        self.y_std = tf.constant(np.asarray(y_std, np.float32))
+        self.net = mlp(hidden, 1, activation, seed, name="statistics_network")
+
+    def call(self, inputs):
+        x, y = inputs
+        t = tf.stop_gradient(tf.cast(self.layer(x), tf.float32))
+        first = (t - self.y_mean) / self.y_std
+        if self.mode == "pair":
+            features = [first, (y - self.y_mean) / self.y_std]
+        else:
+            noise = (y - t) / self.sigma
+            features = [first, noise]
+        return tf.squeeze(self.net(tf.concat(features, axis=-1)), axis=-1)
+
+    def pairs(self, x, y):
+        return self((x, y))
+
+    def matrix(self, x, y):
+        b = tf.shape(x)[0]
+        return tf.reshape(self((tf.repeat(x, b, axis=0), tf.tile(y, [b, 1]))), [b, b])
+
+
 CRITICS = {"concat": ConcatCritic, "separable": SeparableCritic}
 
 

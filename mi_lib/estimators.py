@@ -17,9 +17,10 @@ import tensorflow as tf
 
 from mi_lib import bounds
 from mi_lib._checks import as_samples, choice, fraction, positive_int
-from mi_lib.critics import StackedConcatCritic, make_critic
+from mi_lib.critics import ArchitectureAwareCritic, StackedConcatCritic, make_critic
 
 BOUNDS = ("dv", "mine", "nwj", "infonce", "smile")
+NOISY_CRITICS = {"aa-difference": "difference", "aa": "pair", "concat": None}
 HELDOUT_PERMUTATIONS = 32  # shuffles of the held-out y that form the marginal sample of a concat critic
 
 
@@ -65,7 +66,7 @@ class _Task:
     seed: int
 
 
-def _prepare(x, y, heldout, batch_size, bound, seed, names=("x", "y")):
+def _prepare(x, y, heldout, batch_size, bound, seed, names=("x", "y"), standardise=True):
     x, y = as_samples(names[0], x), as_samples(names[1], y)
     if len(x) != len(y):
         raise ValueError(
@@ -86,6 +87,9 @@ def _prepare(x, y, heldout, batch_size, bound, seed, names=("x", "y")):
         seed = int(np.random.randint(2**31 - 1))
     order = np.random.default_rng(seed).permutation(len(x))
     train, test = order[:n_train], order[n_train:]
+    if not standardise:  # a critic that reads raw inputs (AA-MINE's frozen layer copy)
+        x, y = x.astype(np.float32), y.astype(np.float32)
+        return _Task(x[train], y[train], x[test], y[test], int(seed))
     x_train, x_test = _standardise(x[train], x[test])
     y_train, y_test = _standardise(y[train], y[test])
     return _Task(x_train, y_train, x_test, y_test, int(seed))
@@ -408,3 +412,77 @@ def estimate_many(
         critics.append(make_critic("concat", shape[0][1], shape[1][1], hidden, activation, t.seed))
     trainer = _StackedTrainer(critics, bound, tasks, batch_size, learning_rate, steps, ema_rate, clip)
     return _fit(trainer, bound, steps, eval_every, patience, progress, started)
+
+
+def _layer_outputs(layer, x, chunk=4096):
+    """T = layer(x) as a float32 array (n, dim_t), computed in chunks."""
+    try:
+        chunks = [x[i : i + chunk] for i in range(0, len(x), chunk)]
+        parts = [np.asarray(layer(tf.constant(c)), np.float32) for c in chunks]
+    except Exception as error:  # any failure of the user's callable is reported the same way
+        raise ValueError(f"layer could not be applied to x of shape {x.shape}: {error}") from error
+    t = np.concatenate(parts)
+    if t.ndim == 1:
+        t = t[:, None]
+    if t.ndim != 2 or len(t) != len(x):
+        raise ValueError(f"layer must map x (n, dim_x) to (n, dim_t), got output shape {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("layer produced NaN or inf on x")
+    return t
+
+
+def estimate_noisy_layer(
+    x,
+    layer,
+    sigma,
+    *,
+    critic="aa-difference",
+    bound="mine",
+    hidden=(256, 256),
+    activation="relu",
+    steps=4000,
+    batch_size=512,
+    learning_rate=5e-4,
+    heldout=0.3,
+    eval_every=100,
+    patience=10,
+    ema_rate=0.01,
+    clip=5.0,
+    seed=None,
+    progress=False,
+):
+    """Estimate I(X; T + eps) in nats, where T = layer(X) and eps ~ N(0, sigma^2 I) is drawn once
+    per sample. For continuous X and a deterministic layer I(X; T) is infinite; the noise makes it
+    finite, and I(X; T + eps) = h(T + eps) - h(eps) measures how spread out (how little compressed)
+    the representation is at the scale sigma.
+
+    layer: a Keras model or callable mapping float32 x (n, dim_x) to T (n, dim_t); never trained.
+    critic: ``aa-difference`` (AA-MINE fed T(X) and T' + eps - T(X)), ``aa`` (AA-MINE fed T(X) and
+        T' + eps) or ``concat`` (plain MINE on (X, T' + eps), inputs standardised).
+    The other options are those of :func:`estimate`.
+    """
+    started = time.perf_counter()
+    _check_options(bound, steps, batch_size, eval_every, patience, heldout, ema_rate, learning_rate)
+    choice("critic", critic, NOISY_CRITICS)
+    if not (isinstance(sigma, (int, float, np.floating)) and np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    x = as_samples("x", x).astype(np.float32)
+    if seed is None:
+        seed = int(np.random.randint(2**31 - 1))
+    t = _layer_outputs(layer, x)
+    noise = np.random.default_rng([seed, 1]).standard_normal(t.shape).astype(np.float32)
+    y = t + np.float32(sigma) * noise
+    options = dict(bound=bound, steps=steps, batch_size=batch_size, learning_rate=learning_rate)
+    options.update(heldout=heldout, eval_every=eval_every, patience=patience, ema_rate=ema_rate, clip=clip)
+    if critic == "concat":
+        return estimate(x, y, critic="concat", hidden=hidden, activation=activation, seed=seed, **options)
+    task = _prepare(x, y, heldout, batch_size, bound, seed, standardise=False)
+    keras.utils.set_random_seed(task.seed)
+    scale = task.y_train.std(axis=0)
+    scale[scale == 0] = 1.0
+    net = ArchitectureAwareCritic(
+        layer, sigma, task.y_train.mean(axis=0), scale, NOISY_CRITICS[critic], hidden, activation, task.seed
+    )
+    net = make_critic(net, x.shape[1], t.shape[1])
+    trainer = _Trainer(net, bound, task, batch_size, learning_rate, steps, ema_rate, clip)
+    return _fit(trainer, bound, steps, eval_every, patience, progress, started)[0]

@@ -60,6 +60,21 @@ def correlated_gaussians_mi(dim, rho):
     return -0.5 * positive_int("dim", dim) * np.log1p(-(_rho(rho) ** 2))
 
 
+def noisy_linear_mi(a, sigma, cov=None):
+    """I(X; AX + eps) for X ~ N(0, cov) (identity when None) and eps ~ N(0, sigma^2 I) independent:
+    1/2 log det(I + A cov A^T / sigma^2). Finite for every sigma > 0, although I(X; AX) = +inf."""
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    if a.ndim != 2 or not np.all(np.isfinite(a)):
+        raise ValueError(f"a must be a finite matrix (dim_t, dim_x), got shape {a.shape}")
+    if not (isinstance(sigma, (int, float, np.floating)) and np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    cov = np.eye(a.shape[1]) if cov is None else _covariance("cov", cov)
+    if cov.shape[0] != a.shape[1]:
+        raise ValueError(f"cov has shape {cov.shape} but a has {a.shape[1]} columns")
+    signal = a @ cov @ a.T / sigma**2
+    return 0.5 * _logdet("I + a cov a^T / sigma^2", np.eye(len(a)) + signal)
+
+
 @dataclass(frozen=True)
 class MixtureTask:
     """X: a point on the plane; Z: its class label. Each class's points are a mixture of isotropic

@@ -116,3 +116,45 @@ def test_estimate_many_equals_independent_runs():
 def test_estimate_many_bad_input(xs, ys, seeds, kwargs, name):
     with pytest.raises(ValueError, match=name):
         mi_lib.estimate_many(xs, ys, seeds=seeds, **{"batch_size": 64, **kwargs})
+
+
+def _linear_layer(a):
+    import keras
+
+    layer = keras.layers.Dense(a.shape[0], use_bias=False)
+    layer.build((None, a.shape[1]))
+    layer.set_weights([a.T.astype(np.float32)])
+    return layer
+
+
+# A 20-unit linear layer T = AX on X ~ N(0, I_20), A a random rotation scaled so that every unit has
+# signal-to-noise s^2 / sigma^2 = 1/3 at sigma = 0.5: I(X; AX + eps) = 10 log(4/3) = 2.88 nats, the
+# information of the 20-dimensional Gaussian test above, with 20,000 samples for the same reason.
+def test_aa_mine_within_10_percent_of_the_closed_form_for_a_20_unit_linear_layer():
+    from mi_lib.truth import noisy_linear_mi
+
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(20, 20)))
+    sigma = 0.5
+    a = np.sqrt(sigma**2 / 3) * q
+    x = np.random.default_rng(1).normal(size=(20_000, 20))
+    truth = noisy_linear_mi(a, sigma)
+    result = mi_lib.estimate_noisy_layer(x, _linear_layer(a), sigma, seed=0)
+    assert not result.diverged
+    assert abs(result.value - truth) < 0.1 * truth, (result, truth)
+
+
+@pytest.mark.parametrize(
+    "layer, sigma, kwargs, name",
+    [
+        (lambda x: x, 0.0, {}, "sigma must be a positive"),
+        (lambda x: x, float("inf"), {}, "sigma must be a positive"),
+        (lambda x: x, 1.0, {"critic": "separable"}, "critic must be one of"),
+        (lambda x: x[:10], 1.0, {}, "layer must map x"),
+        (lambda x: x / 0.0, 1.0, {}, "layer produced NaN or inf"),
+        (lambda x: undefined_name, 1.0, {}, "layer could not be applied"),  # noqa: F821
+    ],
+)
+def test_estimate_noisy_layer_bad_input(layer, sigma, kwargs, name):
+    x = np.random.default_rng(0).normal(size=(2_000, 3))
+    with pytest.raises(ValueError, match=name):
+        mi_lib.estimate_noisy_layer(x, layer, sigma, steps=10, **kwargs)

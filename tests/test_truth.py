@@ -63,3 +63,49 @@ def test_mixture_presets_are_what_the_chapter_says():
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_noisy_linear_mi_equals_the_gaussian_formula_of_the_joint_covariance():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(3, 4))
+    b = rng.normal(size=(4, 4))
+    cov_x, sigma = b @ b.T + 0.1 * np.eye(4), 0.7
+    joint = np.block([[cov_x, cov_x @ a.T], [a @ cov_x, a @ cov_x @ a.T + sigma**2 * np.eye(3)]])
+    np.testing.assert_allclose(
+        truth.noisy_linear_mi(a, sigma, cov_x), truth.gaussian_mi(joint, 4), rtol=1e-10
+    )
+
+
+def test_noisy_linear_mi_matches_monte_carlo():
+    # I(X; AX + eps) = E[log p(y | x) - log p(y)] over joint samples, with p(y | x) = N(Ax, s^2 I).
+    rng = np.random.default_rng(4)
+    a, sigma = rng.normal(size=(5, 8)) / np.sqrt(8), 0.5
+    x = rng.normal(size=(300_000, 8))
+    y = x @ a.T + sigma * rng.normal(size=(300_000, 5))
+    pointwise = stats.multivariate_normal(cov=sigma**2 * np.eye(5)).logpdf(
+        y - x @ a.T
+    ) - stats.multivariate_normal(cov=a @ a.T + sigma**2 * np.eye(5)).logpdf(y)
+    se = pointwise.std() / np.sqrt(len(pointwise))
+    exact = truth.noisy_linear_mi(a, sigma)
+    assert abs(pointwise.mean() - exact) < 4 * se, (pointwise.mean(), exact, se)
+
+
+def test_noisy_linear_mi_grows_without_bound_as_the_noise_vanishes():
+    a = np.eye(3)
+    values = [truth.noisy_linear_mi(a, s) for s in (1.0, 0.1, 0.01, 0.001)]
+    # Each decade of smaller noise adds d_T log 10 nats once sigma is far below the signal.
+    np.testing.assert_allclose(np.diff(values)[-1], 3 * np.log(10), rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "a, sigma, cov, name",
+    [
+        (np.ones((2, 3)), 0.0, None, "sigma"),
+        (np.ones((2, 3)), -1.0, None, "sigma"),
+        (np.full((2, 3), np.nan), 1.0, None, "a"),
+        (np.ones((2, 3)), 1.0, np.eye(2), "cov"),
+    ],
+)
+def test_noisy_linear_mi_bad_input(a, sigma, cov, name):
+    with pytest.raises(ValueError, match=name):
+        truth.noisy_linear_mi(a, sigma, cov)

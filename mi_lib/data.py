@@ -87,3 +87,105 @@ def tishby_12bit():
     threshold = 0.5 * (values[best] + values[best + 1])
     y = (score > threshold).astype(np.int64)
     return BitTask(x=x, y=y, score=score, threshold=float(threshold))
+
+
+# --- Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): 70,000 grey 28 x 28 images of 10 clothing classes ---
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+FASHION_MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+FASHION_MNIST_VARIABLE = "MI_FASHION_MNIST_DIR"
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # the Debian package dataset-fashion-mnist
+FASHION_MNIST_HELP = (
+    "Fashion-MNIST was not found. Get it one of these ways:\n"
+    "  - Debian/Ubuntu: `apt-get install dataset-fashion-mnist` (files in\n"
+    "    /usr/share/datasets/fashion-mnist; `make data-deps` does it as root);\n"
+    "  - with network: `python -c 'import keras; keras.datasets.fashion_mnist.load_data()'` (files in\n"
+    "    ~/.keras/datasets/fashion-mnist), or call load_fashion_mnist(download=True);\n"
+    "  - by hand: put the four files " + ", ".join(FASHION_MNIST_FILES) + " from\n"
+    "    https://github.com/zalandoresearch/fashion-mnist (data/fashion) in a folder and set\n"
+    "    $" + FASHION_MNIST_VARIABLE + " to it or pass directory=."
+)
+
+
+@dataclass(frozen=True)
+class FashionMNIST:
+    """The official split: 60,000 training and 10,000 test images, uint8 (n, 28, 28), labels 0-9."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str  # the folder the files were read from
+
+
+def _read_idx(path, magic):
+    """One gzip-compressed IDX file (LeCun's MNIST format): a big-endian header, then uint8 data."""
+    import gzip
+
+    with gzip.open(path, "rb") as file:
+        data = file.read()
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        raise ValueError(f"{path} is not an IDX file of the expected kind (magic {found}, expected {magic})")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    array = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
+    if array.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: {array.size} values for shape {shape}")
+    return array.reshape(shape)
+
+
+def fashion_mnist_candidates():
+    """The folders searched, in order: ``$MI_FASHION_MNIST_DIR``, the Debian package's folder, the
+    Keras dataset cache (``$KERAS_HOME`` or ``~/.keras``, then ``datasets/fashion-mnist``)."""
+    import os
+    from pathlib import Path
+
+    folders = []
+    if os.environ.get(FASHION_MNIST_VARIABLE):
+        folders.append(Path(os.environ[FASHION_MNIST_VARIABLE]).expanduser())
+    folders.append(Path(DEBIAN_FASHION_MNIST))
+    keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+    folders.append(keras_home / "datasets" / "fashion-mnist")
+    return folders
+
+
+def find_fashion_mnist(directory=None):
+    """The first folder holding all four Fashion-MNIST files: ``directory`` alone if given, else the
+    folders of :func:`fashion_mnist_candidates`. Raises FileNotFoundError saying how to get them."""
+    from pathlib import Path
+
+    folders = [Path(directory).expanduser()] if directory is not None else fashion_mnist_candidates()
+    for folder in folders:
+        if all((folder / name).is_file() for name in FASHION_MNIST_FILES):
+            return folder
+    searched = "\n".join(f"  {folder}" for folder in folders)
+    raise FileNotFoundError(f"{FASHION_MNIST_HELP}\nSearched:\n{searched}")
+
+
+def load_fashion_mnist(directory=None, download=False):
+    """Fashion-MNIST from local files (see :func:`find_fashion_mnist`). With ``download=True`` and
+    nothing local, Keras downloads it to its cache; off by default, since the course never touches
+    the network while it runs."""
+    try:
+        folder = find_fashion_mnist(directory)
+    except FileNotFoundError:
+        if not download or directory is not None:
+            raise
+        import keras
+
+        keras.datasets.fashion_mnist.load_data()  # writes the four files into the Keras cache
+        folder = find_fashion_mnist()
+    x_train, y_train, x_test, y_test = (
+        _read_idx(folder / name, 2051 if "images" in name else 2049) for name in FASHION_MNIST_FILES
+    )
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+        raise ValueError(f"Fashion-MNIST in {folder}: images and labels differ in number")
+    return FashionMNIST(x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64), str(folder))

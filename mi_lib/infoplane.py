@@ -28,14 +28,15 @@ is ``.mi_cache/`` at the root of the project.
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from mi_lib import _files
 from mi_lib._checks import as_samples, choice, fraction, positive_int
+from mi_lib._files import project_folder
 
 ACTIVATIONS = ("tanh", "relu")
 CACHE_VARIABLE = "MI_CACHE_DIR"
@@ -94,29 +95,13 @@ def cache_dir():
     configured = os.environ.get(CACHE_VARIABLE)
     if configured:
         return Path(configured).expanduser()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder / ".mi_cache"
-    return here / ".mi_cache"
+    return project_folder() / ".mi_cache"
 
 
 def write_atomically(path, arrays):
-    """Write ``arrays`` (a dict) as an .npz at ``path`` so that ``path`` is either absent, the old
-    file or the complete new one, never a partial file: write a temporary file in the same folder,
-    flush it to disk, then rename it over ``path`` (atomic on POSIX and Windows)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``arrays`` (a dict) as an .npz at ``path``, never leaving a partial file (see
+    :func:`mi_lib._files.write_atomically`)."""
+    _files.write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def _activate(z, activation):

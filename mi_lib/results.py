@@ -11,8 +11,9 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
+
+from mi_lib._files import project_folder, write_atomically
 
 RESULTS_VARIABLE = "MI_RESULTS_DIR"
 CHAPTER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -23,11 +24,7 @@ def results_dir():
     configured = os.environ.get(RESULTS_VARIABLE)
     if configured:
         return Path(configured).expanduser()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder / "_build" / "results"
-    return here / "_build" / "results"
+    return project_folder() / "_build" / "results"
 
 
 def _number(name, value):
@@ -53,20 +50,11 @@ def record(chapter, profile, **values):
         raise ValueError("record needs at least one value, given as name=number")
     numbers = {name: _number(name, value) for name, value in values.items()}
     path = results_dir() / f"{chapter}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     current = load().get(chapter, {}) if path.exists() else {}
     if current.get("profile") != profile_name:
         current = {}  # numbers of another profile must not mix with these
     merged = {"profile": profile_name, "values": {**current.get("values", {}), **numbers}}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(merged, file, indent=1, sort_keys=True)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda file: json.dump(merged, file, indent=1, sort_keys=True), mode="w")
 
 
 def load():

@@ -16,7 +16,7 @@ BOOK_OUT := $(if $(filter 1,$(STUDENT)),_build/student/_build/html,_build/html)
 BOOK_FLAGS := $(if $(filter 1,$(STUDENT)),--path-output _build/student --config _build/student/_config.yml)
 export MI_PROFILE ?= auto
 
-.PHONY: help env book notebooks lab test lint pairing unit nbval classroom assignments book-check browser-deps benchmark clean
+.PHONY: help env book notebooks lab test lint pairing unit nbval classroom assignments book-check browser-deps benchmark data-deps clean
 
 help:
 	@echo "make book        build the HTML book (creates .venv and installs everything first)"
@@ -35,12 +35,12 @@ $(ENV_STAMP): pyproject.toml requirements/lock.txt requirements/gpu-lock.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[$(EXTRAS)]"
 	@touch $@
-env: $(ENV_STAMP)
+env: $(ENV_STAMP) data-deps
 
 notebooks: $(ENV_STAMP)
 	$(BIN)/jupytext --sync $(CHAPTERS)
 
-book: $(ENV_STAMP)
+book: $(ENV_STAMP) data-deps
 	$(if $(filter 1,$(STUDENT)),$(BIN)/python tools/student_book.py _build/student/_config.yml)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going $(BOOK_FLAGS)
 	@echo "The book: $(CURDIR)/$(BOOK_OUT)/index.html"
@@ -74,7 +74,7 @@ classroom: assignments
 	MI_PROFILE=quick $(BIN)/pytest -q -m classroom tests
 
 # Every chapter executed top to bottom in a fresh kernel, in the quick profile.
-nbval: notebooks
+nbval: notebooks data-deps
 	MI_PROFILE=quick $(BIN)/pytest -q -p no:cacheprovider --nbval-lax notebooks/*.ipynb
 
 # The book built with warnings as errors, then opened in headless Chromium; the student edition
@@ -90,6 +90,17 @@ browser-deps: $(ENV_STAMP)
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	  else echo "Install Chromium and ChromeDriver (Debian: apt-get install chromium chromium-driver)"; exit 1; fi; }
+
+# Fashion-MNIST for chapter 7: Debian's dataset-fashion-mnist, installed where apt is available and
+# we are root; elsewhere the Keras cache or $MI_FASHION_MNIST_DIR serve (mi_lib/data.py).
+FASHION_MNIST_FILE := t10k-labels-idx1-ubyte.gz
+data-deps:
+	@test -f /usr/share/datasets/fashion-mnist/$(FASHION_MNIST_FILE) || [ -n "$$MI_FASHION_MNIST_DIR" ] || \
+	  test -f "$${KERAS_HOME:-$$HOME/.keras}/datasets/fashion-mnist/$(FASHION_MNIST_FILE)" || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	  else echo "Fashion-MNIST is missing (chapter 7): apt-get install dataset-fashion-mnist, or see mi_lib/data.py"; \
+	    exit 1; fi; }
 
 benchmark: $(ENV_STAMP)
 	$(BIN)/python benchmarks/mine_throughput.py

@@ -16,12 +16,13 @@ BOOK_OUT := $(if $(filter 1,$(STUDENT)),_build/student/_build/html,_build/html)
 BOOK_FLAGS := $(if $(filter 1,$(STUDENT)),--path-output _build/student --config _build/student/_config.yml)
 export MI_PROFILE ?= auto
 
-.PHONY: help env book notebooks lab test lint pairing unit nbval classroom assignments book-check browser-deps benchmark data-deps clean
+.PHONY: help env book notebooks lab test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark data-deps clean
 
 help:
 	@echo "make book        build the HTML book (creates .venv and installs everything first)"
 	@echo "make test        every check CI runs: lint, pairing, unit tests, chapters, book, browser"
 	@echo "make lab         JupyterLab on the chapters"
+	@echo "make pdf         the whole book as one PDF, _build/latex/book.pdf (installs TeX Live from Debian where it can)"
 	@echo "make assignments every chapter as an nbgrader assignment, in _build/assignments (book/instructors.md)"
 	@echo "make notebooks   generate the .ipynb pair of every chapter"
 	@echo "make benchmark   MINE throughput against the matmul ceiling; a batched sweep against sequential runs"
@@ -54,7 +55,7 @@ lab: notebooks
 
 # --- make test: each stage prints its own time -------------------------------------------------
 test:
-	@set -e; for stage in env lint unit nbval pairing classroom book-check; do \
+	@set -e; for stage in env lint unit nbval pairing classroom book-check pdf-check; do \
 	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
 	  echo "== stage $$stage: $$(( $$(date +%s) - start )) s"; done
 
@@ -66,7 +67,7 @@ pairing: $(ENV_STAMP)
 	$(BIN)/pytest -q tests/test_pairing.py
 
 unit: $(ENV_STAMP)
-	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom"
+	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom and not pdf"
 
 # make assignments, then nbgrader autogrades chapter 1 twice (the instructor's solution, the
 # unchanged release): about two chapter executions in the quick profile.
@@ -90,6 +91,25 @@ browser-deps: $(ENV_STAMP)
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	  else echo "Install Chromium and ChromeDriver (Debian: apt-get install chromium chromium-driver)"; exit 1; fi; }
+
+# The whole book as one PDF (Jupyter Book's LaTeX builder; the chapters' execution cache is shared
+# with the HTML build).
+pdf: tex-deps $(ENV_STAMP)
+	rm -rf _build/latex  # LaTeX's auxiliary files of an earlier build can stop this one
+	$(BIN)/jupyter-book build . --builder pdflatex --warningiserror --keep-going
+	@echo "The PDF: $(CURDIR)/_build/latex/book.pdf"
+
+pdf-check:
+	MI_PROFILE=quick $(MAKE) --no-print-directory pdf
+	$(BIN)/pytest -q -m pdf tests
+
+# TeX Live for the PDF and poppler's pdftotext for its test (installed from Debian where apt is available).
+TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-fonts-recommended texlive-latex-extra tex-gyre fonts-freefont-otf latexmk poppler-utils
+tex-deps:
+	@command -v latexmk >/dev/null && command -v xelatex >/dev/null && command -v pdftotext >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES); \
+	  else echo "Install TeX Live and pdftotext (Debian: apt-get install $(TEX_PACKAGES))"; exit 1; fi; }
 
 # Fashion-MNIST for chapter 7: Debian's dataset-fashion-mnist, installed where apt is available and
 # we are root; elsewhere the Keras cache or $MI_FASHION_MNIST_DIR serve (mi_lib/data.py).

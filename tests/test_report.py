@@ -9,7 +9,7 @@ import pytest
 
 from mi_lib import results
 
-REPORT = Path(__file__).resolve().parents[1] / "report" / "reproduction.md"
+REPORT = Path(__file__).resolve().parents[1] / "reproduction" / "report.md"
 
 
 @pytest.fixture

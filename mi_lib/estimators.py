@@ -483,9 +483,14 @@ def estimate_noisy_layer(
     keras.utils.set_random_seed(task.seed)
     scale = task.y_train.std(axis=0)
     scale[scale == 0] = 1.0
-    net = ArchitectureAwareCritic(
-        layer, sigma, task.y_train.mean(axis=0), scale, NOISY_CRITICS[critic], hidden, activation, task.seed
-    )
-    net = make_critic(net, x.shape[1], t.shape[1])
-    trainer = _Trainer(net, bound, task, batch_size, learning_rate, steps, ema_rate, clip)
-    return _fit(trainer, bound, steps, eval_every, patience, progress, started)[0]
+    # The critic freezes the layer while it trains; the caller's model gets its flag back afterwards.
+    was_trainable = getattr(layer, "trainable", None)
+    try:
+        mode, mean = NOISY_CRITICS[critic], task.y_train.mean(axis=0)
+        net = ArchitectureAwareCritic(layer, sigma, mean, scale, mode, hidden, activation, task.seed)
+        net = make_critic(net, x.shape[1], t.shape[1])
+        trainer = _Trainer(net, bound, task, batch_size, learning_rate, steps, ema_rate, clip)
+        return _fit(trainer, bound, steps, eval_every, patience, progress, started)[0]
+    finally:
+        if was_trainable is not None:
+            layer.trainable = was_trainable

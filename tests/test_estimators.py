@@ -143,6 +143,15 @@ def test_aa_mine_within_10_percent_of_the_closed_form_for_a_20_unit_linear_layer
     assert abs(result.value - truth) < 0.1 * truth, (result, truth)
 
 
+def test_estimate_noisy_layer_leaves_the_callers_layer_trainable():
+    # AA-MINE freezes its copy of the layers while the critic trains; the model they belong to must
+    # stay trainable afterwards (a student may go on training the classifier).
+    layer = _linear_layer(np.eye(3))
+    x = np.random.default_rng(0).normal(size=(2_000, 3))
+    mi_lib.estimate_noisy_layer(x, layer, 1.0, steps=20, eval_every=10, batch_size=256, seed=0)
+    assert layer.trainable and len(layer.trainable_weights) == 1
+
+
 @pytest.mark.parametrize(
     "layer, sigma, kwargs, name",
     [

@@ -42,3 +42,9 @@ def choice(name, value, options):
     if value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
     return value
+
+
+def positive_number(name, value):
+    if not (isinstance(value, (int, float, np.floating)) and np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)

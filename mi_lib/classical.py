@@ -4,7 +4,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mi_lib._checks import as_samples, positive_int
+from mi_lib._checks import as_samples, positive_int, positive_number
 
 
 def ksg(x, y, k=3):
@@ -49,8 +49,7 @@ def kde_bounds(t, sigma):
     information of the empirical distribution, which approaches the population value as n grows.
     """
     t = as_samples("t", t)
-    if not (isinstance(sigma, (int, float, np.floating)) and np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    positive_number("sigma", sigma)
     squared = np.sum(t**2, axis=1)
     distances = np.maximum(squared[:, None] + squared[None, :] - 2.0 * t @ t.T, 0.0)
     n = len(t)
@@ -75,8 +74,7 @@ def sample_propagation(t, sigma, noise_draws=10, seed=0):
     with the dimension d.
     """
     t = as_samples("t", t)
-    if not (isinstance(sigma, (int, float, np.floating)) and np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    positive_number("sigma", sigma)
     noise_draws = positive_int("noise_draws", noise_draws)
     n, d = t.shape
     rng = np.random.default_rng(seed)

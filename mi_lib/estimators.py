@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from mi_lib import bounds
-from mi_lib._checks import as_samples, choice, fraction, positive_int
+from mi_lib._checks import as_samples, choice, fraction, positive_int, positive_number
 from mi_lib.critics import ArchitectureAwareCritic, StackedConcatCritic, make_critic
 
 BOUNDS = ("dv", "mine", "nwj", "infonce", "smile")
@@ -467,8 +467,7 @@ def estimate_noisy_layer(
     started = time.perf_counter()
     _check_options(bound, steps, batch_size, eval_every, patience, heldout, ema_rate, learning_rate)
     choice("critic", critic, NOISY_CRITICS)
-    if not (isinstance(sigma, (int, float, np.floating)) and np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    positive_number("sigma", sigma)
     x = as_samples("x", x).astype(np.float32)
     if seed is None:
         seed = int(np.random.randint(2**31 - 1))

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special, stats
 
-from mi_lib._checks import positive_int
+from mi_lib._checks import positive_int, positive_number
 
 
 def _covariance(name, cov):
@@ -66,8 +66,7 @@ def noisy_linear_mi(a, sigma, cov=None):
     a = np.atleast_2d(np.asarray(a, dtype=np.float64))
     if a.ndim != 2 or not np.all(np.isfinite(a)):
         raise ValueError(f"a must be a finite matrix (dim_t, dim_x), got shape {a.shape}")
-    if not (isinstance(sigma, (int, float, np.floating)) and np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    positive_number("sigma", sigma)
     cov = np.eye(a.shape[1]) if cov is None else _covariance("cov", cov)
     if cov.shape[0] != a.shape[1]:
         raise ValueError(f"cov has shape {cov.shape} but a has {a.shape[1]} columns")

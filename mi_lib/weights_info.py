@@ -1,0 +1,254 @@
+"""Information in weights (IIW): how much a trained network's weights know about its training set.
+
+Wang et al. (2022, PAC-Bayes information bottleneck) measure I(w; S), the mutual information between
+the weights w and the training set S of n samples, because it bounds the expected generalisation gap
+(Xu & Raginsky, 2017): E[L(w) - L_S(w)] <= sqrt(2 sigma^2 I(w; S) / n). Their approximation makes
+the prior and the posterior over the weights Gaussian:
+
+- the posterior is Laplace's, centred on the trained weights theta_S, with precision
+  n F + Sigma_0^-1, where F is the empirical Fisher information of the per-sample negative
+  log-likelihood, from per-sample gradients on (a random subset of) the training set;
+- the prior is N(theta_0, s^2 I), fitted on held-out data: theta_0 is the same network trained from
+  the same initial weights on a held-out set, s^2 (one per layer) the mean squared distance that
+  this training moved the weights (:func:`prior_from_heldout`).
+
+Two numbers come out, per layer (a block-diagonal Fisher: the layers are independent blocks):
+
+``layers`` (summed in ``total``), the IIW of the course: I(w; S) = h(w) - E_S h(w | S), the entropy
+    of the prior less that of the posterior, 1/2 log det(I + n s^2 F) = 1/2 sum_j log(1 + mu_j),
+    mu_j the non-zero eigenvalues of n s^2 F. They come from the (m, m) Gram matrix of m per-sample
+    gradients however many weights a layer has, so at most m directions count: keep m fixed when
+    comparing runs. In Bayesian linear regression, where the Gaussian posterior is exact, this is
+    the closed form of :func:`mi_lib.truth.linear_regression_weights_mi` up to the difference
+    between the empirical and the true Fisher information (checked in the tests).
+``fisher_distance``: the paper's own final formula, n/2 (theta_S - theta_0)^T F (theta_S - theta_0),
+    the divergence between two Gaussians of the same covariance (n F)^-1 centred on the trained
+    and on the prior weights. It depends on where training went, not only on how sharply the data
+    pin the weights down; it is not exact even in linear regression (chapter 8 measures by how much).
+
+Every step is an approximation in a network, which is why the course reads IIW as the paper does:
+as a curve to compare across training and across runs, not as a calibrated number of nats.
+"""
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from mi_lib._checks import choice, positive_int, positive_number
+
+LOSSES = ("crossentropy", "gaussian")
+
+
+@dataclass(frozen=True)
+class GaussianPrior:
+    """N(mean, variance I) over the weights, one variance per layer with weights.
+
+    mean: one array per trainable variable of the model, in ``model.trainable_variables`` order.
+    variance: one positive number per layer with trainable weights, in ``model.layers`` order.
+    """
+
+    mean: tuple
+    variance: tuple
+
+
+@dataclass(frozen=True)
+class WeightsInformation:
+    """An IIW estimate in nats (module docstring): ``layers`` and ``fisher_distance`` have one entry
+    per layer with weights, named in ``layer_names``; ``total`` = sum(layers)."""
+
+    total: float
+    layers: tuple
+    fisher_distance: tuple
+    layer_names: tuple
+    n: int  # training-set size
+    fisher_samples: int  # per-sample gradients behind the Fisher information
+
+
+def _layer_blocks(model):
+    """(layer name, indices into model.trainable_variables) for every layer with weights."""
+    ids = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    blocks = []
+    for layer in model.layers:
+        indices = [ids[id(v)] for v in layer.trainable_variables if id(v) in ids]
+        if indices:
+            blocks.append((layer.name, indices))
+    return blocks
+
+
+def prior_from_heldout(initial_weights, heldout_weights, floor=1e-8, model=None):
+    """The data-fitted prior of the paper: mean = ``heldout_weights`` (the network trained on held-out
+    data from ``initial_weights``), variance per layer = the mean squared distance that training
+    moved the layer's weights (at least ``floor``). Both arguments are lists of arrays in
+    ``model.trainable_variables`` order; ``model`` (optional) groups them by layer, else every
+    (kernel, bias) pair of consecutive arrays is one layer, as in a stack of Dense layers."""
+    initial = [np.asarray(w, dtype=np.float64) for w in initial_weights]
+    heldout = [np.asarray(w, dtype=np.float64) for w in heldout_weights]
+    if not initial:
+        raise ValueError("initial_weights is empty")
+    if len(initial) != len(heldout):
+        raise ValueError(f"initial_weights has {len(initial)} arrays but heldout_weights has {len(heldout)}")
+    for i, (a, b) in enumerate(zip(initial, heldout, strict=True)):
+        if a.shape != b.shape:
+            raise ValueError(f"array {i}: initial_weights has shape {a.shape}, heldout_weights {b.shape}")
+    positive_number("floor", floor)
+    if model is not None:
+        groups = [indices for _, indices in _layer_blocks(model)]
+        if sum(len(g) for g in groups) != len(initial):
+            raise ValueError(
+                f"the model has {sum(len(g) for g in groups)} trainable arrays, the weights {len(initial)}"
+            )
+    else:
+        groups = [list(range(i, min(i + 2, len(initial)))) for i in range(0, len(initial), 2)]
+    variances = []
+    for group in groups:
+        moved = np.concatenate([(heldout[i] - initial[i]).ravel() for i in group])
+        variances.append(max(float(np.mean(moved**2)), floor))
+    return GaussianPrior(tuple(heldout), tuple(variances))
+
+
+def _check_prior(prior, model, blocks):
+    if not isinstance(prior, GaussianPrior):
+        raise ValueError(f"prior must be a GaussianPrior, got {type(prior).__name__}")
+    variables = model.trainable_variables
+    if len(prior.mean) != len(variables):
+        raise ValueError(
+            f"prior.mean has {len(prior.mean)} arrays but the model has {len(variables)} trainable variables"
+        )
+    for i, (mean, v) in enumerate(zip(prior.mean, variables, strict=True)):
+        if tuple(np.shape(mean)) != tuple(v.shape):
+            raise ValueError(
+                f"prior.mean[{i}] has shape {np.shape(mean)}, the model's {v.name} {tuple(v.shape)}"
+            )
+    if len(prior.variance) != len(blocks):
+        raise ValueError(
+            f"prior.variance has {len(prior.variance)} entries but the model has "
+            f"{len(blocks)} layers with weights"
+        )
+    for i, s2 in enumerate(prior.variance):
+        positive_number(f"prior.variance[{i}]", s2)
+
+
+def _check_data(model, x, y, loss):
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x has no samples (shape {x.shape})")
+    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
+        raise ValueError("x must be finite numbers")
+    expected = tuple(model.input_shape[1:])
+    if tuple(x.shape[1:]) != expected:
+        raise ValueError(f"x has samples of shape {x.shape[1:]} but the model expects {expected}")
+    if len(y) != len(x):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
+    outputs = tuple(model.output_shape[1:])
+    if loss == "crossentropy":
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(
+                f"y must be integer class labels (n,) for loss='crossentropy', got {y.dtype} {y.shape}"
+            )
+        if len(outputs) != 1 or y.min() < 0 or y.max() >= outputs[0]:
+            classes = outputs[0] if outputs else 0
+            raise ValueError(f"y must be labels in [0, {classes}) to match the model's logits {outputs}")
+    else:
+        y = y.reshape(len(y), -1) if y.ndim == 1 else y
+        if tuple(y.shape[1:]) != outputs:
+            raise ValueError(f"y has targets of shape {y.shape[1:]} but the model outputs {outputs}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y must be finite numbers")
+    return x.astype(np.float32), y
+
+
+_JACOBIANS = weakref.WeakKeyDictionary()  # model -> {loss: traced function}: one trace per model
+
+
+def _jacobian_function(model, loss):
+    import tensorflow as tf
+
+    functions = _JACOBIANS.setdefault(model, {})
+    if loss not in functions:
+
+        @tf.function(reduce_retracing=True)
+        def jacobian(xb, yb, noise_variance):
+            with tf.GradientTape() as tape:
+                out = model(xb, training=False)
+                if loss == "crossentropy":
+                    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=out)
+                else:
+                    residual = tf.reshape(yb - out, (tf.shape(out)[0], -1))
+                    nll = tf.reduce_sum(residual**2, axis=1) / (2.0 * noise_variance)
+            return tape.jacobian(nll, model.trainable_variables)
+
+        functions[loss] = jacobian
+    return functions[loss]
+
+
+def per_sample_gradients(model, x, y, loss="crossentropy", noise_variance=1.0, chunk=128):
+    """Gradients of every sample's negative log-likelihood with respect to every trainable variable:
+    a list, one (n, variable size) float32 array per variable. ``crossentropy``: the model outputs
+    logits and ``y`` holds integer labels; ``gaussian``: y = model(x) + N(0, noise_variance)."""
+    import tensorflow as tf
+
+    jacobian = _jacobian_function(model, loss)
+    parts = [[] for _ in model.trainable_variables]
+    for start in range(0, len(x), chunk):
+        yb = y[start : start + chunk]
+        yb = tf.constant(yb, tf.int32) if loss == "crossentropy" else tf.constant(yb, tf.float32)
+        grads = jacobian(tf.constant(x[start : start + chunk]), yb, tf.constant(noise_variance, tf.float32))
+        for part, grad in zip(parts, grads, strict=True):
+            part.append(tf.reshape(grad, (grad.shape[0], -1)).numpy())
+    return [np.concatenate(part) for part in parts]
+
+
+def information_in_weights(
+    model, x, y, prior, loss="crossentropy", noise_variance=1.0, fisher_samples=256, seed=0
+):
+    """IIW of the model's current weights, trained on (x, y), relative to ``prior`` (module docstring).
+
+    x, y: the whole training set (its size n scales the Fisher information); the Fisher information
+    comes from ``fisher_samples`` of its samples drawn at random with ``seed`` (all of them when n is
+    smaller). ``loss``: ``crossentropy`` (logits, integer labels) or ``gaussian`` (regression with
+    noise of variance ``noise_variance``). Returns a :class:`WeightsInformation`.
+    """
+    choice("loss", loss, LOSSES)
+    positive_number("noise_variance", noise_variance)
+    fisher_samples = positive_int("fisher_samples", fisher_samples)
+    if not model.built or not model.trainable_variables:
+        raise ValueError("model must be a built Keras model with trainable weights")
+    x, y = _check_data(model, x, y, loss)
+    blocks = _layer_blocks(model)
+    _check_prior(prior, model, blocks)
+
+    n = len(x)
+    rows = np.random.default_rng(seed).permutation(n)[: min(fisher_samples, n)]
+    grads = per_sample_gradients(model, x[rows], y[rows], loss, noise_variance)
+    m = len(rows)
+    weights = [v.numpy().astype(np.float64) for v in model.trainable_variables]
+
+    layers, distances = [], []
+    for (_, indices), s2 in zip(blocks, prior.variance, strict=True):
+        g = np.concatenate([grads[i] for i in indices], axis=1).astype(np.float64)
+        # The non-zero eigenvalues of n s^2 F, F = G^T G / m, are those of the (m, m) n s^2 G G^T / m.
+        mu = np.clip(np.linalg.eigvalsh((n * s2 / m) * (g @ g.T)), 0.0, None)
+        layers.append(0.5 * float(np.sum(np.log1p(mu))))
+        moved = np.concatenate([(weights[i] - np.asarray(prior.mean[i])).ravel() for i in indices])
+        distances.append(0.5 * n * float(np.mean((g @ moved) ** 2)))  # n/2 moved^T F moved
+    return WeightsInformation(
+        total=float(sum(layers)),
+        layers=tuple(layers),
+        fisher_distance=tuple(distances),
+        layer_names=tuple(name for name, _ in blocks),
+        n=n,
+        fisher_samples=m,
+    )
+
+
+def generalisation_bound(information, n, sigma=1.0):
+    """Xu & Raginsky's bound on the expected generalisation gap, sqrt(2 sigma^2 I(w; S) / n), for a
+    loss that is sigma-sub-Gaussian (sigma = 1/2 for a loss in [0, 1], such as the 0-1 error)."""
+    information = np.asarray(information, dtype=np.float64)
+    if np.any(~np.isfinite(information)) or np.any(information < 0):
+        raise ValueError("information must be finite and non-negative (nats)")
+    n = positive_int("n", n)
+    positive_number("sigma", sigma)
+    return np.sqrt(2.0 * sigma**2 * information / n)

@@ -76,33 +76,23 @@ def _layer_blocks(model):
     return blocks
 
 
-def prior_from_heldout(initial_weights, heldout_weights, floor=1e-8, model=None):
-    """The data-fitted prior of the paper: mean = ``heldout_weights`` (the network trained on held-out
-    data from ``initial_weights``), variance per layer = the mean squared distance that training
-    moved the layer's weights (at least ``floor``). Both arguments are lists of arrays in
-    ``model.trainable_variables`` order; ``model`` (optional) groups them by layer, else every
-    (kernel, bias) pair of consecutive arrays is one layer, as in a stack of Dense layers."""
+def prior_from_heldout(model, initial_weights, heldout_weights, floor=1e-8):
+    """The data-fitted prior of the paper for ``model``: mean = ``heldout_weights`` (the network
+    trained on held-out data from ``initial_weights``), variance per layer = the mean squared
+    distance that training moved the layer's weights (at least ``floor``). Both are lists of arrays
+    in ``model.trainable_variables`` order, as ``[v.numpy() for v in model.trainable_variables]``."""
     initial = [np.asarray(w, dtype=np.float64) for w in initial_weights]
     heldout = [np.asarray(w, dtype=np.float64) for w in heldout_weights]
-    if not initial:
-        raise ValueError("initial_weights is empty")
-    if len(initial) != len(heldout):
-        raise ValueError(f"initial_weights has {len(initial)} arrays but heldout_weights has {len(heldout)}")
-    for i, (a, b) in enumerate(zip(initial, heldout, strict=True)):
-        if a.shape != b.shape:
-            raise ValueError(f"array {i}: initial_weights has shape {a.shape}, heldout_weights {b.shape}")
+    shapes = [tuple(v.shape) for v in model.trainable_variables]
     positive_number("floor", floor)
-    if model is not None:
-        groups = [indices for _, indices in _layer_blocks(model)]
-        if sum(len(g) for g in groups) != len(initial):
+    for name, arrays in (("initial_weights", initial), ("heldout_weights", heldout)):
+        if [a.shape for a in arrays] != shapes:
             raise ValueError(
-                f"the model has {sum(len(g) for g in groups)} trainable arrays, the weights {len(initial)}"
+                f"{name} has arrays of shapes {[a.shape for a in arrays]}, the model's variables {shapes}"
             )
-    else:
-        groups = [list(range(i, min(i + 2, len(initial)))) for i in range(0, len(initial), 2)]
     variances = []
-    for group in groups:
-        moved = np.concatenate([(heldout[i] - initial[i]).ravel() for i in group])
+    for _, indices in _layer_blocks(model):
+        moved = np.concatenate([(heldout[i] - initial[i]).ravel() for i in indices])
         variances.append(max(float(np.mean(moved**2)), floor))
     return GaussianPrior(tuple(heldout), tuple(variances))
 

@@ -71,7 +71,7 @@ def test_classifier_iiw_is_finite_non_negative_and_per_layer():
     y = rng.integers(0, 3, size=300)
     initial = [v.numpy() for v in model.trainable_variables]
     moved = [w + 0.05 * rng.normal(size=w.shape) for w in initial]
-    prior = weights_info.prior_from_heldout(initial, moved, model=model)
+    prior = weights_info.prior_from_heldout(model, initial, moved)
     assert len(prior.variance) == 2 and all(0 < v < 0.01 for v in prior.variance)
     iiw = weights_info.information_in_weights(model, x, y, prior, fisher_samples=64)
     assert iiw.fisher_samples == 64 and iiw.n == 300
@@ -87,7 +87,7 @@ def test_bad_input_is_refused_with_the_argument_named():
     x = np.zeros((10, 6), "float32")
     y = np.zeros(10, int)
     weights = [v.numpy() for v in model.trainable_variables]
-    prior = weights_info.prior_from_heldout(weights, [w + 0.1 for w in weights], model=model)
+    prior = weights_info.prior_from_heldout(model, weights, [w + 0.1 for w in weights])
     with pytest.raises(ValueError, match="x has no samples"):
         weights_info.information_in_weights(model, np.zeros((0, 6)), np.zeros(0, int), prior)
     with pytest.raises(ValueError, match=r"x has samples of shape \(5,\) but the model expects \(6,\)"):
@@ -106,8 +106,8 @@ def test_bad_input_is_refused_with_the_argument_named():
         )
     with pytest.raises(ValueError, match="loss must be one of"):
         weights_info.information_in_weights(model, x, y, prior, loss="hinge")
-    with pytest.raises(ValueError, match="initial_weights has 4 arrays but heldout_weights has 3"):
-        weights_info.prior_from_heldout(weights, weights[:3])
+    with pytest.raises(ValueError, match="heldout_weights has arrays of shapes"):
+        weights_info.prior_from_heldout(model, weights, weights[:3])
     with pytest.raises(ValueError, match="information must be finite and non-negative"):
         weights_info.generalisation_bound(-1.0, 100)
 

@@ -157,9 +157,11 @@ def _jacobian_function(model, loss):
 
     functions = _JACOBIANS.setdefault(model, {})
     if loss not in functions:
+        model_ref = weakref.ref(model)  # a strong reference in the value would keep the key alive
 
         @tf.function(reduce_retracing=True)
         def jacobian(xb, yb, noise_variance):
+            model = model_ref()
             with tf.GradientTape() as tape:
                 out = model(xb, training=False)
                 if loss == "crossentropy":

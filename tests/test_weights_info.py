@@ -124,3 +124,18 @@ def test_linear_regression_closed_form_checks_its_input():
         truth.linear_regression_weights_mi(np.zeros((0, 3)), 1.0, 1.0)
     with pytest.raises(ValueError, match="noise_variance must be a positive"):
         truth.linear_regression_weights_mi(np.eye(3), 1.0, 0.0)
+
+
+def test_the_cached_gradient_function_does_not_keep_the_model_alive():
+    import gc
+    import weakref
+
+    model = classifier()
+    x, y = np.zeros((5, 6), "float32"), np.zeros(5, int)
+    weights = [v.numpy() for v in model.trainable_variables]
+    prior = weights_info.prior_from_heldout(model, weights, [w + 0.1 for w in weights])
+    weights_info.information_in_weights(model, x, y, prior)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special, stats
 
-from mi_lib._checks import positive_int, positive_number
+from mi_lib._checks import as_samples, positive_int, positive_number
 
 
 def _covariance(name, cov):
@@ -181,11 +181,7 @@ def linear_regression_weights_mi(x, prior_variance, noise_variance):
     y = x w + N(0, noise_variance), the training set S = (x, y) with the inputs x (n, d) drawn
     independently of w. The information is all in the targets, and Gaussian:
     I(w; S) = I(w; y | x) = 1/2 log det(I + prior_variance x^T x / noise_variance)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"x must be a non-empty (n, d) matrix, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x contains NaN or inf")
+    x = as_samples("x", x)
     ratio = positive_number("prior_variance", prior_variance)
     ratio /= positive_number("noise_variance", noise_variance)
     return 0.5 * float(np.linalg.slogdet(np.eye(x.shape[1]) + ratio * x.T @ x)[1])

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mi_lib._checks import choice, positive_int, positive_number
+from mi_lib._checks import as_samples, choice, positive_int, positive_number
 
 LOSSES = ("crossentropy", "gaussian")
 
@@ -141,11 +141,9 @@ def _check_data(model, x, y, loss):
             classes = outputs[0] if outputs else 0
             raise ValueError(f"y must be labels in [0, {classes}) to match the model's logits {outputs}")
     else:
-        y = y.reshape(len(y), -1) if y.ndim == 1 else y
+        y = as_samples("y", y)
         if tuple(y.shape[1:]) != outputs:
             raise ValueError(f"y has targets of shape {y.shape[1:]} but the model outputs {outputs}")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y must be finite numbers")
     return x.astype(np.float32), y
 
 

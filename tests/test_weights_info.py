@@ -112,6 +112,16 @@ def test_bad_input_is_refused_with_the_argument_named():
         weights_info.generalisation_bound(-1.0, 100)
 
 
+def test_regression_targets_are_checked():
+    model = linear_model(3)
+    prior = weights_info.GaussianPrior((np.zeros((3, 1)),), (1.0,))
+    x = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="y contains NaN"):
+        weights_info.information_in_weights(model, x, np.array([0, np.nan, 1, 2]), prior, loss="gaussian")
+    with pytest.raises(ValueError, match=r"y has targets of shape \(2,\) but the model outputs \(1,\)"):
+        weights_info.information_in_weights(model, x, np.zeros((4, 2)), prior, loss="gaussian")
+
+
 def test_generalisation_bound_is_xu_and_raginsky():
     assert weights_info.generalisation_bound(8.0, 100, sigma=0.5) == pytest.approx(
         np.sqrt(2 * 0.25 * 8 / 100)
@@ -120,7 +130,7 @@ def test_generalisation_bound_is_xu_and_raginsky():
 
 def test_linear_regression_closed_form_checks_its_input():
     assert truth.linear_regression_weights_mi(np.eye(3), 1.0, 1.0) == pytest.approx(1.5 * np.log(2))
-    with pytest.raises(ValueError, match="x must be a non-empty"):
+    with pytest.raises(ValueError, match="x has no samples"):
         truth.linear_regression_weights_mi(np.zeros((0, 3)), 1.0, 1.0)
     with pytest.raises(ValueError, match="noise_variance must be a positive"):
         truth.linear_regression_weights_mi(np.eye(3), 1.0, 0.0)

@@ -15,13 +15,16 @@ STUDENT ?= 0
 BOOK_OUT := $(if $(filter 1,$(STUDENT)),_build/student/_build/html,_build/html)
 BOOK_FLAGS := $(if $(filter 1,$(STUDENT)),--path-output _build/student --config _build/student/_config.yml)
 export MI_PROFILE ?= auto
+# Chapters and unit tests run JOBS at a time (pytest-xdist): one per core.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help env book notebooks lab test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark data-deps clean
+.PHONY: help env book execute notebooks lab lab-check test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark data-deps clean
 
 help:
 	@echo "make book        build the HTML book (creates .venv and installs everything first)"
 	@echo "make test        every check CI runs: lint, pairing, unit tests, chapters, book, browser"
-	@echo "make lab         JupyterLab on the chapters"
+	@echo "make lab         JupyterLab on the chapters: each opens as a notebook, MyST rendered"
+	@echo "make lab-check   chapter 1 run through JupyterLab in headless Chromium"
 	@echo "make pdf         the whole book as one PDF, _build/latex/book.pdf (installs TeX Live from Debian where it can)"
 	@echo "make assignments every chapter as an nbgrader assignment, in _build/assignments (book/instructors.md)"
 	@echo "make notebooks   generate the .ipynb pair of every chapter"
@@ -41,7 +44,9 @@ env: $(ENV_STAMP) data-deps
 notebooks: $(ENV_STAMP)
 	$(BIN)/jupytext --sync $(CHAPTERS)
 
-book: $(ENV_STAMP) data-deps
+# The chapters that the execution cache lacks are executed first, in parallel (nbval, as in `make
+# test`); the book build then finds every chapter in the cache (book/_ext/execution_cache.py).
+book: execute
 	$(if $(filter 1,$(STUDENT)),$(BIN)/python tools/student_book.py _build/student/_config.yml)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going $(BOOK_FLAGS)
 	@echo "The book: $(CURDIR)/$(BOOK_OUT)/index.html"
@@ -50,12 +55,20 @@ book: $(ENV_STAMP) data-deps
 assignments: $(ENV_STAMP)
 	$(BIN)/python tools/assignments.py
 
+# JupyterLab as a student sees it, configured by jupyter-config/ (on JUPYTER_CONFIG_PATH, below the
+# user's own settings): a chapter opens as a notebook with its MyST rendered (jupyterlab-myst), each
+# chapter is listed once, no news or update prompts. LAB_ARGS: more options (tests/test_lab.py).
 lab: notebooks
-	$(BIN)/jupyter lab notebooks
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+	  $(BIN)/jupyter lab notebooks $(LAB_ARGS)
+
+# make lab, checked in headless Chromium: chapter 1 opened and run through the UI, then saved.
+lab-check: browser-deps
+	MI_PROFILE=quick $(BIN)/pytest -q -m lab tests/test_lab.py
 
 # --- make test: each stage prints its own time -------------------------------------------------
 test:
-	@set -e; for stage in env lint unit nbval pairing classroom book-check pdf-check; do \
+	@set -e; for stage in env lint unit nbval pairing classroom book-check pdf-check lab-check; do \
 	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
 	  echo "== stage $$stage: $$(( $$(date +%s) - start )) s"; done
 
@@ -67,16 +80,29 @@ pairing: $(ENV_STAMP)
 	$(BIN)/pytest -q tests/test_pairing.py
 
 unit: $(ENV_STAMP)
-	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom and not pdf"
+	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom and not pdf and not lab" \
+	  -n $(JOBS) --dist worksteal
 
-# make assignments, then nbgrader autogrades chapter 1 twice (the instructor's solution, the
-# unchanged release): about two chapter executions in the quick profile.
-classroom: assignments
+# make assignments, then nbgrader autogrades chapter 1: the instructor's solution on the outputs of
+# the chapter's execution by nbval (from the execution cache, executed here only if missing), the
+# unchanged release executed by the autograder: one chapter execution in the quick profile.
+classroom: assignments notebooks
+	MI_PROFILE=quick $(NBVAL) --uncached-only notebooks/01_dv_duality.ipynb
 	MI_PROFILE=quick $(BIN)/pytest -q -m classroom tests
 
-# Every chapter executed top to bottom in a fresh kernel, in the quick profile.
+# Chapters executed top to bottom, each in a fresh kernel, JOBS at a time (pytest-xdist gives each
+# worker whole chapters). Each passing execution is stored in the execution cache that
+# the book build reads (book/_ext/execution_cache.py), so the book does not execute it again.
+NBVAL := PYTHONPATH=book/_ext $(BIN)/python -m pytest -q -p no:cacheprovider -p execution_cache \
+  --nbval-lax --nbval-cell-timeout=1800 -n $(JOBS) --dist loadfile --no-loadscope-reorder --durations=15
+
+# Every chapter executed, in the quick profile (a test: it runs even where the cache holds a chapter).
 nbval: notebooks data-deps
-	MI_PROFILE=quick $(BIN)/pytest -q -p no:cacheprovider --nbval-lax notebooks/*.ipynb
+	MI_PROFILE=quick $(NBVAL) notebooks/*.ipynb
+
+# Only the chapters that the execution cache lacks, in the profile of MI_PROFILE.
+execute: notebooks data-deps
+	$(NBVAL) --uncached-only notebooks/*.ipynb
 
 # The book built with warnings as errors, then opened in headless Chromium; the student edition
 # built from the same execution cache and checked for solutions.

@@ -1,14 +1,16 @@
 """`make assignments` for real: the chapters become nbgrader assignments, and nbgrader grades them.
 
-The instructor's solution of chapter 1 (the nbgrader source notebook) is submitted and autograded:
-every autograded test cell gets full marks and the written answers wait for the instructor. The
-unchanged student release is submitted too: every graded cell gets zero. Autograding executes the
-chapter, so this runs in the `classroom` stage of `make test`, in the quick profile.
+The instructor's solution of chapter 1 (the nbgrader source notebook, with the outputs of the
+chapter's execution by nbval) is submitted and autograded: every autograded test cell gets full marks
+and the written answers wait for the instructor. The unchanged student release is submitted too and
+executed by the autograder: every graded cell gets zero. This runs in the `classroom` stage of
+`make test`, in the quick profile.
 """
 
 import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -20,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("assignments", ROOT / "tools" / "assignments.py")
 assignments = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(assignments)
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import execution_cache  # noqa: E402
 
 CHAPTERS = assignments.toc_chapters()
 GRADED = CHAPTERS[0].stem  # chapter 1: the one that is autograded here (about a minute, quick profile)
@@ -84,14 +88,42 @@ def _submit(course, student, notebook):
     (folder / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
 
 
+def _solution_as_executed(course):
+    """The instructor's solution with the outputs of chapter 1's execution in the quick profile, from
+    the execution cache (`make nbval`, or `make classroom` itself, puts it there): every cell of the
+    solution, hidden tests included, is a cell of the chapter and ran there, so that execution can
+    serve instead of a second one. Solution cells are the chapter's cells inside nbgrader's markers."""
+    chapter = execution_cache.executed(CHAPTERS[0], "quick")
+    assert chapter is not None, f"{GRADED} is not in the execution cache: run `make classroom`"
+    ran = {cell.source: cell for cell in chapter.cells if cell.cell_type == "code"}
+    solution = nbformat.read(course / "source" / GRADED / f"{GRADED}.ipynb", as_version=4)
+    for cell in solution.cells:
+        if cell.cell_type == "code":
+            source = cell.source.removeprefix("### BEGIN SOLUTION\n").removesuffix("\n### END SOLUTION")
+            cell.outputs, cell.execution_count = ran[source].outputs, ran[source].execution_count
+    path = course / "executed" / f"{GRADED}.ipynb"
+    path.parent.mkdir()
+    nbformat.write(solution, path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def grades(course):
     from nbgrader.api import Gradebook
 
-    _submit(course, "instructor", course / "source" / GRADED / f"{GRADED}.ipynb")
+    _submit(course, "instructor", _solution_as_executed(course))
     _submit(course, "unchanged", course / "release" / GRADED / f"{GRADED}.ipynb")
-    # The quick profile whatever the caller's: autograding executes the whole chapter.
-    assignments.nbgrader("autograde", GRADED, "--log-level=WARN", course=course, env={"MI_PROFILE": "quick"})
+    # The instructor's solution is graded on its outputs (kept, not executed again); the unchanged
+    # release is executed, in the quick profile whatever the caller's.
+    grade = ("autograde", GRADED, "--log-level=WARN")
+    assignments.nbgrader(
+        *grade,
+        "--student=instructor",
+        "--Execute.enabled=False",
+        "--ClearOutput.enabled=False",
+        course=course,
+    )
+    assignments.nbgrader(*grade, "--student=unchanged", course=course, env={"MI_PROFILE": "quick"})
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         return {
             student: [

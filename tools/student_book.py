@@ -1,12 +1,11 @@
 """The configuration of the student edition of the book (`make book STUDENT=1`).
 
-It is _config.yml with two changes, written to the path given (the student build's own folder, so
-that the instructors' edition in _build/html is not clobbered):
-- the local extension book/_ext/student_build.py, which removes every exercise solution;
-- the instructors' build's jupyter-cache, so that chapters already executed there are not executed
-  again (the cache is keyed by the chapters' code, which the two editions share).
-Jupyter Book resolves local extension paths against the configuration file's folder, so those
-are written as absolute paths.
+It is _config.yml with the local extension book/_ext/student_build.py added, which removes every
+exercise solution, written to the path given (the student build's own folder, so that the
+instructors' edition in _build/html is not clobbered). The execution cache is the instructors'
+build's (book/_ext/execution_cache.py points both at it): the chapters' code is the same in both
+editions, so no chapter is executed again. Jupyter Book resolves local extension paths against the
+configuration file's folder, so those are written as absolute paths.
 """
 
 import sys
@@ -24,7 +23,6 @@ def student_config():
     extensions = sphinx.setdefault("local_extensions", {}) or {}
     extensions["student_build"] = "book/_ext"
     sphinx["local_extensions"] = {name: str((ROOT / path).resolve()) for name, path in extensions.items()}
-    config.setdefault("execute", {})["cache"] = str(ROOT / "_build" / ".jupyter_cache")
     return config
 
 

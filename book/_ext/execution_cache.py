@@ -1,0 +1,257 @@
+"""The chapters' execution cache: each chapter is executed once, by nbval, and the book shows that
+execution.
+
+Jupyter Book (myst-nb, ``execute_notebooks: cache``) looks a chapter up in a jupyter-cache by the
+hash of its code cells; when it finds it there, it shows the cached outputs instead of executing the
+chapter again. This module is both ends of that cache:
+
+- a **pytest plugin** (``pytest -p execution_cache``, with this folder on ``PYTHONPATH``): while
+  nbval executes a chapter it keeps the kernel messages of every cell, turns them into outputs with
+  nbclient's own message handling (the code myst-nb executes chapters with, so the book shows what
+  its own execution would have shown), and stores the executed notebook in the cache once every cell
+  has passed. ``--uncached-only`` executes only the chapters that the cache lacks (``make book``);
+  without it every chapter is executed (``make test``: nbval is a test, it always runs);
+- a **Sphinx extension** (a local extension in ``_config.yml``): it points myst-nb at that cache.
+
+The cache is kept per run profile and per version of the code the chapters run (``mi_lib`` and the
+pinned dependencies): a quick execution never stands in for a full one, and a change to the library
+executes every chapter again, as a change to a chapter's own code executes that chapter again.
+"""
+
+import contextlib
+import copy
+import fcntl
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE_VARIABLE = "MI_EXECUTION_CACHE_DIR"  # moves the cache (the tests of this module use it)
+# What the chapters' outputs depend on besides their own cells (which jupyter-cache hashes itself).
+CODE = (*sorted((ROOT / "mi_lib").glob("*.py")), *sorted((ROOT / "mi_lib").glob("*.mplstyle")))
+ENVIRONMENT = (ROOT / "requirements" / "lock.txt",)
+
+
+def code_version():
+    digest = hashlib.sha256()
+    for path in (*CODE, *ENVIRONMENT):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def cache_path(profile_name=None):
+    """The cache folder of the run profile (``$MI_PROFILE`` resolved when not given) and of the
+    current code. Folders of the same profile for older code are removed: they can never match."""
+    if profile_name is None:
+        profile_name = os.environ.get("MI_PROFILE", "").strip().lower()
+        if profile_name not in ("quick", "full"):  # auto: ask mi_lib (it looks for a GPU)
+            from mi_lib.settings import profile
+
+            profile_name = profile().name
+    root = Path(os.environ.get(CACHE_VARIABLE) or ROOT / "_build" / ".jupyter_cache")
+    path = root / f"{profile_name}-{code_version()}"
+    if root.is_dir():
+        for stale in root.glob(f"{profile_name}-*"):
+            if stale != path:
+                shutil.rmtree(stale, ignore_errors=True)
+    return path
+
+
+@contextlib.contextmanager
+def _locked(folder):
+    """One writer at a time (nbval runs chapters in parallel processes; jupyter-cache is SQLite)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _source(notebook_path):
+    """The chapter a generated notebook was made from (its MyST twin), as the book names it."""
+    markdown = Path(notebook_path).with_suffix(".md")
+    return markdown if markdown.exists() else Path(notebook_path)
+
+
+def is_cached(notebook, folder):
+    from jupyter_cache import get_cache
+
+    if not (folder / "global.db").exists():
+        return False
+    with _locked(folder):
+        try:
+            get_cache(folder).match_cache_notebook(notebook)
+        except KeyError:
+            return False
+    return True
+
+
+def executed(chapter, profile_name=None):
+    """The cached execution of ``chapter`` (its MyST file) as the book shows it, or None."""
+    import jupytext
+    from jupyter_cache import get_cache
+
+    notebook, folder = jupytext.read(chapter), cache_path(profile_name)
+    if not is_cached(notebook, folder):
+        return None
+    with _locked(folder):
+        return get_cache(folder).merge_match_into_notebook(notebook)[1]
+
+
+def store(notebook, uri, seconds, folder):
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    with _locked(folder):
+        get_cache(folder).cache_notebook_bundle(
+            CacheBundleIn(notebook, str(uri), data={"execution_seconds": seconds}),
+            check_validity=False,
+            overwrite=True,
+        )
+
+
+def executed_notebook(notebook, messages_by_cell):
+    """``notebook`` with the outputs of its code cells rebuilt from the kernel's iopub messages (a
+    list per code cell), exactly as nbclient builds them when it executes (streams, displays updated
+    by id, cleared outputs, widget state)."""
+    from ipykernel.ipkernel import IPythonKernel
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionComplete
+
+    notebook = copy.deepcopy(notebook)
+    client = NotebookClient(notebook, record_timing=False)
+    code_cells = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    for number, (index, messages) in enumerate(zip(code_cells, messages_by_cell, strict=True), start=1):
+        cell = notebook.cells[index]
+        cell.outputs = []
+        client.clear_before_next_output = False  # as nbclient starts each cell
+        request = next(m["parent_header"]["msg_id"] for m in messages if m["msg_type"] == "execute_input")
+        for message in messages:
+            if message["parent_header"].get("msg_id") != request:
+                continue  # not this cell's (nbval skips them too)
+            try:
+                client.process_message(message, cell, index)
+            except CellExecutionComplete:
+                break
+        # nbval executes without storing history, so the kernel numbers no cell: number them as a
+        # fresh kernel running the chapter top to bottom does.
+        cell.execution_count = number
+        for output in cell.outputs:
+            if output.output_type == "execute_result":
+                output.execution_count = number
+    client.set_widgets_metadata()
+    notebook.metadata["language_info"] = dict(IPythonKernel.language_info)  # as nbclient records it
+    return notebook
+
+
+# --- the pytest plugin: loaded with `pytest -p execution_cache` beside nbval ---------------------
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--uncached-only",
+        action="store_true",
+        help="execute only the chapters that the execution cache lacks (make book)",
+    )
+
+
+def _nbval_file_class():
+    from nbval.plugin import IPyNbFile
+
+    return IPyNbFile
+
+
+def pytest_configure(config):
+    IPyNbFile = _nbval_file_class()
+    if getattr(IPyNbFile, "_keeps_messages", False):
+        return
+    read = IPyNbFile.get_kernel_message
+
+    def get_kernel_message(self, timeout=None, stream="iopub"):
+        # nbval reads every iopub message of a cell through here, then keeps only a summary of them:
+        # keep the messages themselves, for the outputs the book shows.
+        message = read(self, timeout=timeout, stream=stream)
+        if stream == "iopub":
+            self.__dict__.setdefault("_iopub", []).append(message)
+        return message
+
+    IPyNbFile.get_kernel_message = get_kernel_message
+    IPyNbFile._keeps_messages = True
+    config._execution_cache = cache_path()
+
+
+def _is_chapter(item):
+    return isinstance(item.parent, _nbval_file_class())
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if not config.getoption("uncached_only"):
+        return
+    kept, skipped = [], set()
+    for item in items:
+        chapter = item.parent
+        if _is_chapter(item) and (chapter in skipped or is_cached(chapter.nb, config._execution_cache)):
+            skipped.add(chapter)
+            continue
+        kept.append(item)
+    if skipped:
+        config.hook.pytest_deselected(items=[i for i in items if i.parent in skipped])
+        items[:] = kept
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Nothing left to execute is success for `make book`, not pytest's "no tests ran".
+    if exitstatus == 5 and session.config.getoption("uncached_only"):
+        session.exitstatus = 0
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if _is_chapter(item):
+        item.parent._iopub = []
+        item.parent.__dict__.setdefault("_started", time.perf_counter())
+    try:
+        return (yield)
+    finally:
+        if _is_chapter(item):
+            item.parent.__dict__.setdefault("_cells", {})[item.cell_num] = item.parent._iopub
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if _is_chapter(item) and report.failed:
+        item.parent._failed = True
+    return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    chapter = item.parent
+    if not _is_chapter(item) or (nextitem is not None and nextitem.parent is chapter):
+        return
+    cells = chapter.__dict__.get("_cells", {})
+    code_cells = sum(cell.cell_type == "code" for cell in chapter.nb.cells)
+    if getattr(chapter, "_failed", False) or chapter.timed_out or sorted(cells) != list(range(code_cells)):
+        return  # only a complete, passing execution stands for the chapter
+    seconds = time.perf_counter() - chapter._started
+    notebook = executed_notebook(chapter.nb, [cells[i] for i in range(code_cells)])
+    store(notebook, _source(chapter.path), seconds, item.config._execution_cache)
+
+
+# --- the Sphinx extension ----------------------------------------------------------------------
+
+
+def _use_cache(app, config):
+    config.nb_execution_cache_path = str(cache_path())
+
+
+def setup(app):
+    app.connect("config-inited", _use_cache, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

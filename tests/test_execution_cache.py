@@ -1,6 +1,7 @@
 """The chapters' execution cache (book/_ext/execution_cache.py): nbval's execution of a notebook is
 stored where Jupyter Book looks for it, with the outputs that Jupyter Book's own execution gives."""
 
+import json
 import os
 import subprocess
 import sys
@@ -60,11 +61,10 @@ plt.show()
 """
 
 
-def _chapter(folder, text=CHAPTER):
-    markdown = folder / "chapter.md"
+def _chapter(folder, text=CHAPTER, name="chapter"):
+    markdown = folder / f"{name}.md"
     markdown.write_text(text)
-    notebook = jupytext.read(markdown)
-    jupytext.write(notebook, folder / "chapter.ipynb")
+    jupytext.write(jupytext.read(markdown), markdown.with_suffix(".ipynb"))
     return markdown
 
 
@@ -77,7 +77,7 @@ def _nbval(folder, *args, cache):
     }
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "execution_cache"]
-        + ["--nbval-lax", "--rootdir", str(folder), *args, str(folder / "chapter.ipynb")],
+        + ["--nbval-lax", "--rootdir", str(folder), *args, *map(str, sorted(folder.glob("*.ipynb")))],
         cwd=folder,
         env=env,
         capture_output=True,
@@ -91,7 +91,7 @@ def _outputs(notebook):
         output = {k: v for k, v in output.items() if k != "metadata"}
         if "data" in output:  # figures are not byte-identical between two executions
             output["data"] = {
-                m: (v if not m.startswith("image/") else "<image>") for m, v in output["data"].items()
+                m: "<image>" if m.startswith("image/") else v for m, v in output["data"].items()
             }
         return output
 
@@ -105,19 +105,30 @@ def cache(tmp_path, monkeypatch):
     return folder
 
 
-def test_nbval_execution_is_what_the_book_would_execute(tmp_path, cache):
+def test_nbval_execution_is_cached_as_the_book_would_execute_it(tmp_path, cache):
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
 
-    markdown = _chapter(tmp_path)
+    # A chapter whose claim fails is not cached: the book must not show it.
+    failing = CHAPTER + "\n```{code-cell} ipython3\nassert False, 'the claim fails'\n```\n"
+    markdown = _chapter(tmp_path, failing)
     run = _nbval(tmp_path, cache=cache)
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.returncode == 1 and "the claim fails" in run.stdout, run.stdout
+    folder = execution_cache.cache_path("quick")
+    assert not execution_cache.is_cached(jupytext.read(markdown), folder)
+
+    # Fixed, it is missing from the cache, so `make book`'s --uncached-only executes it; then nothing.
+    _chapter(tmp_path)
+    run = _nbval(tmp_path, "--uncached-only", cache=cache)
+    assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout
+    again = _nbval(tmp_path, "--uncached-only", cache=cache)
+    assert again.returncode == 0 and "3 deselected" in again.stdout, again.stdout
 
     # The book reads the chapter's MyST source; the cache must match it by its code cells...
     book_notebook = read_myst_markdown_notebook(markdown.read_text(), path=str(markdown))
-    folder = execution_cache.cache_path("quick")
     assert execution_cache.is_cached(book_notebook, folder)
     _, shown = get_cache(folder).merge_match_into_notebook(book_notebook)
+    assert execution_cache.durations()["chapter"] > 0
 
     # ... and give what myst-nb's own execution (nbclient) would have shown.
     executed = jupytext.read(markdown)
@@ -127,31 +138,28 @@ def test_nbval_execution_is_what_the_book_would_execute(tmp_path, cache):
     assert _outputs(shown) == _outputs(executed)
     first, second, third = _outputs(shown)
     assert [o.get("name") for o in first] == ["stdout", "stderr"]
-    assert second == [
-        {
-            "output_type": "display_data",
-            "data": {
-                "text/markdown": "after the clear",
-                "text/plain": "<IPython.core.display.Markdown object>",
-            },
-        }
-    ]
+    assert [o["data"]["text/markdown"] for o in second] == ["after the clear"]
     assert any("image/png" in o.get("data", {}) for o in third)
     assert shown.metadata["language_info"]["name"] == "python"
+    assert [c.execution_count for c in shown.cells if c.cell_type == "code"] == [1, 2, 3]
 
 
-def test_a_failing_chapter_is_not_cached_and_uncached_only_runs_what_is_missing(tmp_path, cache):
-    failing = CHAPTER + "\n```{code-cell} ipython3\nassert False, 'the claim fails'\n```\n"
-    markdown = _chapter(tmp_path, failing)
-    run = _nbval(tmp_path, cache=cache)
-    assert run.returncode == 1 and "the claim fails" in run.stdout, run.stdout
-    book_notebook = jupytext.read(markdown)
-    assert not execution_cache.is_cached(book_notebook, execution_cache.cache_path("quick"))
+def test_chapters_run_longest_first(tmp_path, cache):
+    for name in ("01_a", "02_b", "03_c"):
+        _chapter(tmp_path, name=name)
+    (tmp_path / "chapter.ipynb").unlink(missing_ok=True)
 
-    _chapter(tmp_path)  # fixed: executed and cached, then nothing is left to execute
-    assert _nbval(tmp_path, "--uncached-only", cache=cache).returncode == 0
-    again = _nbval(tmp_path, "--uncached-only", cache=cache)
-    assert again.returncode == 0 and "deselected" in again.stdout, again.stdout
+    def order():
+        run = _nbval(tmp_path, "--collect-only", cache=cache)
+        assert run.returncode == 0, run.stdout + run.stderr
+        return list(
+            dict.fromkeys(line.split(".ipynb")[0] for line in run.stdout.splitlines() if ".ipynb::" in line)
+        )
+
+    assert order() == ["03_c", "02_b", "01_a"]  # never executed: the later chapters first
+    cache.mkdir()
+    (cache / "durations.json").write_text(json.dumps({"01_a": 50.0, "03_c": 10.0}))
+    assert order() == ["02_b", "01_a", "03_c"]  # never executed, then the longest first
 
 
 def test_the_cache_is_kept_per_profile_and_per_code_version(cache, monkeypatch):

@@ -22,6 +22,7 @@ import contextlib
 import copy
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -43,6 +44,10 @@ def code_version():
     return digest.hexdigest()[:12]
 
 
+def cache_root():
+    return Path(os.environ.get(CACHE_VARIABLE) or ROOT / "_build" / ".jupyter_cache")
+
+
 def cache_path(profile_name=None):
     """The cache folder of the run profile (``$MI_PROFILE`` resolved when not given) and of the
     current code. Folders of the same profile for older code are removed: they can never match."""
@@ -52,7 +57,7 @@ def cache_path(profile_name=None):
             from mi_lib.settings import profile
 
             profile_name = profile().name
-    root = Path(os.environ.get(CACHE_VARIABLE) or ROOT / "_build" / ".jupyter_cache")
+    root = cache_root()
     path = root / f"{profile_name}-{code_version()}"
     if root.is_dir():
         for stale in root.glob(f"{profile_name}-*"):
@@ -104,6 +109,18 @@ def executed(chapter, profile_name=None):
         return get_cache(folder).merge_match_into_notebook(notebook)[1]
 
 
+def _durations_file():
+    return cache_root() / "durations.json"
+
+
+def durations():
+    """Seconds each chapter (by name) took when it was last executed here, in any profile."""
+    try:
+        return json.loads(_durations_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def store(notebook, uri, seconds, folder):
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -114,6 +131,8 @@ def store(notebook, uri, seconds, folder):
             check_validity=False,
             overwrite=True,
         )
+        times = {**durations(), Path(uri).stem: round(seconds, 1)}
+        _durations_file().write_text(json.dumps(times, indent=1, sort_keys=True))
 
 
 def executed_notebook(notebook, messages_by_cell):
@@ -191,18 +210,23 @@ def _is_chapter(item):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    if not config.getoption("uncached_only"):
-        return
-    kept, skipped = [], set()
-    for item in items:
-        chapter = item.parent
-        if _is_chapter(item) and (chapter in skipped or is_cached(chapter.nb, config._execution_cache)):
-            skipped.add(chapter)
-            continue
-        kept.append(item)
-    if skipped:
-        config.hook.pytest_deselected(items=[i for i in items if i.parent in skipped])
-        items[:] = kept
+    chapters = list(dict.fromkeys(item.parent for item in items if _is_chapter(item)))
+    if config.getoption("uncached_only"):
+        cached = [chapter for chapter in chapters if is_cached(chapter.nb, config._execution_cache)]
+        if cached:
+            config.hook.pytest_deselected(items=[item for item in items if item.parent in cached])
+            items[:] = [item for item in items if item.parent not in cached]
+            chapters = [chapter for chapter in chapters if chapter not in cached]
+    # The longest chapters first, so that parallel workers finish together: by the time each took
+    # when last executed here; chapters never executed here first, the later ones first (chapters
+    # 6-9 train networks).
+    seconds = durations()
+    rank = {
+        chapter: (-seconds.get(chapter.path.stem, float("inf")), -position)
+        for position, chapter in enumerate(sorted(chapters, key=lambda c: c.path.name))
+    }
+    others = [item for item in items if not _is_chapter(item)]
+    items[:] = others + sorted((i for i in items if _is_chapter(i)), key=lambda i: rank[i.parent])
 
 
 def pytest_sessionfinish(session, exitstatus):

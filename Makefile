@@ -10,15 +10,18 @@ EXTRAS := $(if $(filter 1,$(GPU)),gpu,cpu),book,dev
 LOCK := requirements/$(if $(filter 1,$(GPU)),gpu-lock,lock).txt
 ENV_STAMP := $(VENV)/.installed
 CHAPTERS := $(wildcard notebooks/*.md)
+# The chapters' generated pairs (not notebooks a student made beside them).
+NOTEBOOKS := $(CHAPTERS:.md=.ipynb)
 STUDENT ?= 0
 # STUDENT=1: the student edition, without solutions, in its own folder (it reuses the execution cache).
 BOOK_OUT := $(if $(filter 1,$(STUDENT)),_build/student/_build/html,_build/html)
 BOOK_FLAGS := $(if $(filter 1,$(STUDENT)),--path-output _build/student --config _build/student/_config.yml)
 export MI_PROFILE ?= auto
-# Chapters and unit tests run JOBS at a time (pytest-xdist): one per core.
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Chapters and unit tests run JOBS at a time (pytest-xdist): one per core on a CPU; one at a time
+# with GPU=1 (each TensorFlow process reserves the GPU's memory).
+JOBS ?= $(if $(filter 1,$(GPU)),1,$(shell nproc 2>/dev/null || echo 2))
 
-.PHONY: help env book execute notebooks lab lab-check test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark data-deps clean
+.PHONY: help env book execute notebooks lab lab-check test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark benchmark-build data-deps clean
 
 help:
 	@echo "make book        build the HTML book (creates .venv and installs everything first)"
@@ -29,6 +32,7 @@ help:
 	@echo "make assignments every chapter as an nbgrader assignment, in _build/assignments (book/instructors.md)"
 	@echo "make notebooks   generate the .ipynb pair of every chapter"
 	@echo "make benchmark   MINE throughput against the matmul ceiling; a batched sweep against sequential runs"
+	@echo "make benchmark-build BASE=<commit>  make book and make test on fresh clones, BASE against HEAD"
 	@echo "options: GPU=1 (TensorFlow's CUDA build, in .venv-gpu), MI_PROFILE=quick|full|auto,"
 	@echo "         STUDENT=1 (make book: the student edition, without solutions)"
 
@@ -98,11 +102,11 @@ NBVAL := PYTHONPATH=book/_ext $(BIN)/python -m pytest -q -p no:cacheprovider -p 
 
 # Every chapter executed, in the quick profile (a test: it runs even where the cache holds a chapter).
 nbval: notebooks data-deps
-	MI_PROFILE=quick $(NBVAL) notebooks/*.ipynb
+	MI_PROFILE=quick $(NBVAL) $(NOTEBOOKS)
 
 # Only the chapters that the execution cache lacks, in the profile of MI_PROFILE.
 execute: notebooks data-deps
-	$(NBVAL) --uncached-only notebooks/*.ipynb
+	$(NBVAL) --uncached-only $(NOTEBOOKS)
 
 # The book built with warnings as errors, then opened in headless Chromium; the student edition
 # built from the same execution cache and checked for solutions.
@@ -120,7 +124,7 @@ browser-deps: $(ENV_STAMP)
 
 # The whole book as one PDF (Jupyter Book's LaTeX builder; the chapters' execution cache is shared
 # with the HTML build).
-pdf: tex-deps $(ENV_STAMP)
+pdf: tex-deps execute
 	rm -rf _build/latex  # LaTeX's auxiliary files of an earlier build can stop this one
 	$(BIN)/jupyter-book build . --builder pdflatex --warningiserror --keep-going
 	@echo "The PDF: $(CURDIR)/_build/latex/book.pdf"
@@ -151,6 +155,12 @@ data-deps:
 benchmark: $(ENV_STAMP)
 	$(BIN)/python benchmarks/mine_throughput.py
 	$(BIN)/python benchmarks/batched_sweep.py
+
+# `make book` and `make test` on fresh clones of BASE and NEW (default HEAD), one after the other,
+# beside the matmul ceiling (about an hour on two cores). ONLY=test or ONLY=book: one of them.
+benchmark-build: $(ENV_STAMP)
+	@test -n "$(BASE)" || { echo "make benchmark-build BASE=<commit> [NEW=<commit>] [ONLY=test|book]"; exit 1; }
+	$(BIN)/python benchmarks/build_time.py $(BASE) $(or $(NEW),HEAD) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf _build notebooks/*.ipynb

@@ -7,6 +7,7 @@ executed by the autograder: every graded cell gets zero. This runs in the `class
 `make test`, in the quick profile.
 """
 
+import ast
 import importlib.util
 import json
 import shutil
@@ -88,19 +89,57 @@ def _submit(course, student, notebook):
     (folder / "timestamp.txt").write_text("2026-01-01 00:00:00.000000 UTC")
 
 
+def _bound(source):
+    """The names a cell binds in the kernel's namespace (not those local to functions or
+    comprehensions)."""
+    names = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
+            return
+        else:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            for child in ast.iter_child_nodes(node):
+                visit(child)
+
+    visit(ast.parse(source))
+    return names
+
+
+def _loaded(source):
+    return {
+        n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+
+
 def _solution_as_executed(course):
     """The instructor's solution with the outputs of chapter 1's execution in the quick profile, from
-    the execution cache (`make nbval`, or `make classroom` itself, puts it there): every cell of the
-    solution, hidden tests included, is a cell of the chapter and ran there, so that execution can
-    serve instead of a second one. Solution cells are the chapter's cells inside nbgrader's markers."""
+    the execution cache (`make nbval`, or `make classroom` itself, puts it there), so that execution
+    serves instead of a second one. It can: every cell of the solution, hidden tests included, is a
+    cell of the chapter, in the same order (solution cells inside nbgrader's markers), and the
+    chapter's own checks that the assignment leaves out bind no name that a later cell reads."""
     chapter = execution_cache.executed(CHAPTERS[0], "quick")
     assert chapter is not None, f"{GRADED} is not in the execution cache: run `make classroom`"
-    ran = {cell.source: cell for cell in chapter.cells if cell.cell_type == "code"}
+    ran = [cell for cell in chapter.cells if cell.cell_type == "code"]
     solution = nbformat.read(course / "source" / GRADED / f"{GRADED}.ipynb", as_version=4)
-    for cell in solution.cells:
-        if cell.cell_type == "code":
-            source = cell.source.removeprefix("### BEGIN SOLUTION\n").removesuffix("\n### END SOLUTION")
-            cell.outputs, cell.execution_count = ran[source].outputs, ran[source].execution_count
+    code = [cell for cell in solution.cells if cell.cell_type == "code"]
+    sources = [c.source.removeprefix("### BEGIN SOLUTION\n").removesuffix("\n### END SOLUTION") for c in code]
+    position = 0
+    for cell in ran:
+        if position < len(sources) and cell.source == sources[position]:
+            code[position].outputs, code[position].execution_count = cell.outputs, cell.execution_count
+            position += 1
+            continue
+        read_later = set().union(set(), *map(_loaded, sources[position:]))
+        assert not _bound(cell.source) & read_later, (
+            f"the assignment leaves out a cell of {GRADED} that later cells depend on: {cell.source[:200]}"
+        )
+    assert position == len(sources), f"cell {position} of the assignment is not a cell of {GRADED}"
     path = course / "executed" / f"{GRADED}.ipynb"
     path.parent.mkdir()
     nbformat.write(solution, path)

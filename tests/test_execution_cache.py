@@ -44,6 +44,9 @@ Some prose.
 
 ```{code-cell} ipython3
 :tags: [remove-cell]
+import os, pathlib
+# The chapter records its numbers beside its cached execution (mi_lib.results reads this variable).
+assert pathlib.Path(os.environ["MI_RESULTS_DIR"]).parent.name.startswith("quick-"), os.environ
 handle = display(Markdown("first"), display_id=True)
 handle.update(Markdown("updated"))
 display("cleared away")
@@ -70,7 +73,7 @@ def _chapter(folder, text=CHAPTER, name="chapter"):
 
 def _nbval(folder, *args, cache):
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "MI_RESULTS_DIR"},
         "PYTHONPATH": str(EXT),
         "MI_PROFILE": "quick",
         execution_cache.CACHE_VARIABLE: str(cache),
@@ -95,7 +98,17 @@ def _outputs(notebook):
             }
         return output
 
-    return [[clean(o) for o in cell.outputs] for cell in notebook.cells if cell.cell_type == "code"]
+    def merged(outputs):  # how the book shows streams (nb_merge_streams): their split is timing
+        shown = []
+        for output in outputs:
+            if output.get("output_type") == "stream" and shown and shown[-1].get("name") == output["name"]:
+                shown[-1] = {**shown[-1], "text": shown[-1]["text"] + output["text"]}
+            else:
+                shown.append(output)
+        return shown
+
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return [merged([clean(o) for o in cell.outputs]) for cell in code]
 
 
 @pytest.fixture
@@ -105,7 +118,7 @@ def cache(tmp_path, monkeypatch):
     return folder
 
 
-def test_nbval_execution_is_cached_as_the_book_would_execute_it(tmp_path, cache):
+def test_nbval_execution_is_cached_as_the_book_would_execute_it(tmp_path, cache, monkeypatch):
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
 
@@ -121,6 +134,10 @@ def test_nbval_execution_is_cached_as_the_book_would_execute_it(tmp_path, cache)
     _chapter(tmp_path)
     run = _nbval(tmp_path, "--uncached-only", cache=cache)
     assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout
+    # JupyterLab writes metadata into the .ipynb that the .md does not hold: still the same chapter.
+    paired = jupytext.read(markdown.with_suffix(".ipynb"))
+    paired.cells[1].metadata.update(collapsed=True, scrolled=True)
+    jupytext.write(paired, markdown.with_suffix(".ipynb"))
     again = _nbval(tmp_path, "--uncached-only", cache=cache)
     assert again.returncode == 0 and "3 deselected" in again.stdout, again.stdout
 
@@ -130,7 +147,9 @@ def test_nbval_execution_is_cached_as_the_book_would_execute_it(tmp_path, cache)
     _, shown = get_cache(folder).merge_match_into_notebook(book_notebook)
     assert execution_cache.durations()["chapter"] > 0
 
-    # ... and give what myst-nb's own execution (nbclient) would have shown.
+    # ... and give what myst-nb's own execution (nbclient) would have shown (in a build, whose
+    # results folder is the same).
+    monkeypatch.setenv("MI_RESULTS_DIR", str(folder / "results"))
     executed = jupytext.read(markdown)
     nbclient.NotebookClient(
         executed, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
@@ -164,9 +183,20 @@ def test_chapters_run_longest_first(tmp_path, cache):
 
 def test_the_cache_is_kept_per_profile_and_per_code_version(cache, monkeypatch):
     quick = execution_cache.cache_path("quick")
-    quick.mkdir(parents=True)
-    assert execution_cache.cache_path("full") != quick
-    assert execution_cache.cache_path("full").parent == quick.parent
+    full = execution_cache.cache_path("full")
+    assert quick != full and quick.parent == full.parent == cache
+    for folder in (quick, full):
+        folder.mkdir(parents=True)
+        (folder / "global.db").touch()
     monkeypatch.setattr(execution_cache, "code_version", lambda: "changed")
-    assert execution_cache.cache_path("quick").name == "quick-changed"
-    assert not quick.exists(), "a cache of older code stays behind"
+    changed = execution_cache.cache_path("quick")
+    assert changed.name == "quick-changed" and quick.exists(), "older code's cache kept until a run"
+    execution_cache._remove_older_versions(changed)  # after a chapter was stored there
+    assert not quick.exists() and full.exists(), "the other profile's cache must stay"
+
+
+def test_the_key_holds_what_the_outputs_depend_on():
+    assert Path(execution_cache.__file__) in execution_cache.CODE
+    assert ROOT / "requirements" / "gpu-lock.txt" in execution_cache.CODE
+    assert ROOT / "mi_lib" / "estimators.py" in execution_cache.CODE
+    assert execution_cache._tensorflow_build().startswith(("tensorflow-cpu==", "tensorflow=="))

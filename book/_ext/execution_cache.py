@@ -13,18 +13,24 @@ chapter again. This module is both ends of that cache:
   without it every chapter is executed (``make test``: nbval is a test, it always runs);
 - a **Sphinx extension** (a local extension in ``_config.yml``): it points myst-nb at that cache.
 
-The cache is kept per run profile and per version of the code the chapters run (``mi_lib`` and the
-pinned dependencies): a quick execution never stands in for a full one, and a change to the library
-executes every chapter again, as a change to a chapter's own code executes that chapter again.
+The cache is kept per run profile and per version of what the chapters run (``mi_lib``, the pinned
+dependencies, the TensorFlow build, Python, this module): a quick execution never stands in for a
+full one, a CPU execution never for a GPU one, and a change to the library executes every chapter
+again, as a change to a chapter's own code executes that chapter again. The numbers the chapters
+record for the reproduction report (``mi_lib.results``) are kept in the same folder, so the report
+always reads the numbers of the executions the book shows.
 """
 
 import contextlib
 import copy
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
+import platform
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,14 +39,30 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_VARIABLE = "MI_EXECUTION_CACHE_DIR"  # moves the cache (the tests of this module use it)
 # What the chapters' outputs depend on besides their own cells (which jupyter-cache hashes itself).
-CODE = (*sorted((ROOT / "mi_lib").glob("*.py")), *sorted((ROOT / "mi_lib").glob("*.mplstyle")))
-ENVIRONMENT = (ROOT / "requirements" / "lock.txt",)
+CODE = (
+    *sorted((ROOT / "mi_lib").glob("*.py")),
+    *sorted((ROOT / "mi_lib").glob("*.mplstyle")),
+    *sorted((ROOT / "requirements").glob("*.txt")),
+    Path(__file__),  # how the outputs are rebuilt
+)
+PROFILE_VARIABLE = "MI_PROFILE"  # mi_lib.settings.PROFILE_VARIABLE, without importing TensorFlow
+RESULTS_VARIABLE = "MI_RESULTS_DIR"  # mi_lib.results.RESULTS_VARIABLE
+
+
+def _tensorflow_build():
+    """The TensorFlow distribution installed (the CPU or the CUDA build), read without importing it."""
+    for name in ("tensorflow-cpu", "tensorflow"):
+        try:
+            return f"{name}=={importlib.metadata.version(name)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "no tensorflow"
 
 
 def code_version():
-    digest = hashlib.sha256()
-    for path in (*CODE, *ENVIRONMENT):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    digest = hashlib.sha256(f"{_tensorflow_build()} python {platform.python_version()}\0".encode())
+    for path in CODE:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 
@@ -48,22 +70,34 @@ def cache_root():
     return Path(os.environ.get(CACHE_VARIABLE) or ROOT / "_build" / ".jupyter_cache")
 
 
-def cache_path(profile_name=None):
-    """The cache folder of the run profile (``$MI_PROFILE`` resolved when not given) and of the
-    current code. Folders of the same profile for older code are removed: they can never match."""
-    if profile_name is None:
-        profile_name = os.environ.get("MI_PROFILE", "").strip().lower()
-        if profile_name not in ("quick", "full"):  # auto: ask mi_lib (it looks for a GPU)
-            from mi_lib.settings import profile
+def profile_name():
+    """The run profile of ``$MI_PROFILE``; ``auto`` is resolved by mi_lib (which looks for a GPU)."""
+    name = os.environ.get(PROFILE_VARIABLE, "").strip().lower()
+    if name in ("quick", "full"):
+        return name
+    from mi_lib.settings import profile
 
-            profile_name = profile().name
-    root = cache_root()
-    path = root / f"{profile_name}-{code_version()}"
-    if root.is_dir():
-        for stale in root.glob(f"{profile_name}-*"):
-            if stale != path:
-                shutil.rmtree(stale, ignore_errors=True)
-    return path
+    return profile().name
+
+
+def cache_path(profile=None):
+    """The cache folder of the run profile (``$MI_PROFILE`` when not given) and of the current code."""
+    return cache_root() / f"{profile or profile_name()}-{code_version()}"
+
+
+def _remove_older_versions(folder):
+    """After a chapter was stored in ``folder``: the same profile's folders of other code versions
+    can never match again (kept until then, so that switching branches costs nothing until a run)."""
+    profile = folder.name.rsplit("-", 1)[0]
+    for stale in folder.parent.glob(f"{profile}-*"):
+        if stale != folder and (stale / "global.db").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def use_results_of(folder):
+    """Chapters started from here (kernels inherit the environment) record their numbers beside
+    their cached executions, and the report page reads them there (unless $MI_RESULTS_DIR is set)."""
+    os.environ.setdefault(RESULTS_VARIABLE, str(folder / "results"))
 
 
 @contextlib.contextmanager
@@ -84,6 +118,23 @@ def _source(notebook_path):
     return markdown if markdown.exists() else Path(notebook_path)
 
 
+def _as_the_book_reads(chapter):
+    """An nbval notebook (a pytest collector) as the book reads it: from its MyST source, since
+    JupyterLab may have left metadata in the generated .ipynb that the .md does not hold, and
+    jupyter-cache hashes all of it. None when the two differ in code (not in sync)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    source = _source(chapter.path)
+    if source.suffix != ".md":
+        return chapter.nb
+    notebook = read_myst_markdown_notebook(source.read_text(encoding="utf-8"), path=str(source))
+
+    def code(nb):
+        return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
+    return notebook if code(notebook) == code(chapter.nb) else None
+
+
 def is_cached(notebook, folder):
     from jupyter_cache import get_cache
 
@@ -97,12 +148,12 @@ def is_cached(notebook, folder):
     return True
 
 
-def executed(chapter, profile_name=None):
+def executed(chapter, profile=None):
     """The cached execution of ``chapter`` (its MyST file) as the book shows it, or None."""
     import jupytext
     from jupyter_cache import get_cache
 
-    notebook, folder = jupytext.read(chapter), cache_path(profile_name)
+    notebook, folder = jupytext.read(chapter), cache_path(profile)
     if not is_cached(notebook, folder):
         return None
     with _locked(folder):
@@ -131,8 +182,13 @@ def store(notebook, uri, seconds, folder):
             check_validity=False,
             overwrite=True,
         )
-        times = {**durations(), Path(uri).stem: round(seconds, 1)}
-        _durations_file().write_text(json.dumps(times, indent=1, sort_keys=True))
+    _remove_older_versions(folder)
+    with _locked(cache_root()):
+        times = json.dumps({**durations(), Path(uri).stem: round(seconds, 1)}, indent=1, sort_keys=True)
+        handle, temporary = tempfile.mkstemp(dir=cache_root(), suffix=".tmp")
+        with os.fdopen(handle, "w") as file:
+            file.write(times)
+        os.replace(temporary, _durations_file())  # a reader never sees half of it
 
 
 def executed_notebook(notebook, messages_by_cell):
@@ -150,7 +206,10 @@ def executed_notebook(notebook, messages_by_cell):
         cell = notebook.cells[index]
         cell.outputs = []
         client.clear_before_next_output = False  # as nbclient starts each cell
-        request = next(m["parent_header"]["msg_id"] for m in messages if m["msg_type"] == "execute_input")
+        requests = [m["parent_header"]["msg_id"] for m in messages if m["msg_type"] == "execute_input"]
+        if not requests:
+            raise ValueError(f"code cell {number} was not executed")
+        request = requests[0]
         for message in messages:
             if message["parent_header"].get("msg_id") != request:
                 continue  # not this cell's (nbval skips them too)
@@ -189,7 +248,7 @@ def _nbval_file_class():
 def pytest_configure(config):
     IPyNbFile = _nbval_file_class()
     if getattr(IPyNbFile, "_keeps_messages", False):
-        return
+        return  # configured before in this process
     read = IPyNbFile.get_kernel_message
 
     def get_kernel_message(self, timeout=None, stream="iopub"):
@@ -202,17 +261,29 @@ def pytest_configure(config):
 
     IPyNbFile.get_kernel_message = get_kernel_message
     IPyNbFile._keeps_messages = True
-    config._execution_cache = cache_path()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    # Resolve the profile once (xdist's workers, started later, and every kernel inherit it).
+    os.environ[PROFILE_VARIABLE] = profile_name()
+    session.config._execution_cache = cache_path()
+    use_results_of(session.config._execution_cache)
 
 
 def _is_chapter(item):
     return isinstance(item.parent, _nbval_file_class())
 
 
+def _is_cached_chapter(chapter, folder):
+    notebook = _as_the_book_reads(chapter)
+    return notebook is not None and is_cached(notebook, folder)
+
+
 def pytest_collection_modifyitems(session, config, items):
     chapters = list(dict.fromkeys(item.parent for item in items if _is_chapter(item)))
     if config.getoption("uncached_only"):
-        cached = [chapter for chapter in chapters if is_cached(chapter.nb, config._execution_cache)]
+        cached = [c for c in chapters if _is_cached_chapter(c, config._execution_cache)]
         if cached:
             config.hook.pytest_deselected(items=[item for item in items if item.parent in cached])
             items[:] = [item for item in items if item.parent not in cached]
@@ -262,18 +333,24 @@ def pytest_runtest_teardown(item, nextitem):
         return
     cells = chapter.__dict__.get("_cells", {})
     code_cells = sum(cell.cell_type == "code" for cell in chapter.nb.cells)
-    if getattr(chapter, "_failed", False) or chapter.timed_out or sorted(cells) != list(range(code_cells)):
+    skipped = any(not any(m["msg_type"] == "execute_input" for m in messages) for messages in cells.values())
+    failed = getattr(chapter, "_failed", False) or chapter.timed_out
+    if failed or skipped or sorted(cells) != list(range(code_cells)):
         return  # only a complete, passing execution stands for the chapter
     seconds = time.perf_counter() - chapter._started
-    notebook = executed_notebook(chapter.nb, [cells[i] for i in range(code_cells)])
-    store(notebook, _source(chapter.path), seconds, item.config._execution_cache)
+    notebook = _as_the_book_reads(chapter)
+    if notebook is not None:
+        notebook = executed_notebook(notebook, [cells[i] for i in range(code_cells)])
+        store(notebook, _source(chapter.path), seconds, item.config._execution_cache)
 
 
 # --- the Sphinx extension ----------------------------------------------------------------------
 
 
 def _use_cache(app, config):
-    config.nb_execution_cache_path = str(cache_path())
+    folder = cache_path()
+    config.nb_execution_cache_path = str(folder)
+    use_results_of(folder)  # for the report page, which is executed on every build
 
 
 def setup(app):

@@ -18,13 +18,10 @@ BOOK_OUT := $(if $(filter 1,$(STUDENT)),_build/student/_build/html,_build/html)
 BOOK_FLAGS := $(if $(filter 1,$(STUDENT)),--path-output _build/student --config _build/student/_config.yml)
 export MI_PROFILE ?= auto
 # Chapters and unit tests run JOBS at a time (pytest-xdist): one per core on a CPU; one at a time
-# with GPU=1 (each TensorFlow process reserves the GPU's memory). Each job's TensorFlow gets its
-# share of the cores, which gives more work per second than every job using every core, with the
-# same values (benchmarks/parallel_jobs.py measures both).
-CORES := $(shell nproc 2>/dev/null || echo 2)
-JOBS ?= $(if $(filter 1,$(GPU)),1,$(CORES))
-THREADS = $(shell echo $$(( $(CORES) / $(JOBS) > 1 ? $(CORES) / $(JOBS) : 1 )))
-PARALLEL = TF_NUM_INTRAOP_THREADS=$(THREADS) TF_NUM_INTEROP_THREADS=$(THREADS)
+# with GPU=1 (each TensorFlow process reserves the GPU's memory). Each keeps TensorFlow's own thread
+# count: one thread per job would do more work per second (benchmarks/parallel_jobs.py), but
+# chapter 7's convolutions then give other numbers than a run one chapter at a time.
+JOBS ?= $(if $(filter 1,$(GPU)),1,$(shell nproc 2>/dev/null || echo 2))
 
 .PHONY: help env book execute notebooks lab lab-check test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark benchmark-build data-deps clean
 
@@ -90,7 +87,7 @@ pairing: $(ENV_STAMP)
 	$(BIN)/pytest -q tests/test_pairing.py
 
 unit: $(ENV_STAMP)
-	$(PARALLEL) $(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom and not pdf and not lab" \
+	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom and not pdf and not lab" \
 	  -n $(JOBS) --dist worksteal
 
 # make assignments, then nbgrader autogrades chapter 1: the instructor's solution on the outputs of
@@ -103,7 +100,7 @@ classroom: assignments notebooks
 # Chapters executed top to bottom, each in a fresh kernel, JOBS at a time (pytest-xdist gives each
 # worker whole chapters). Each passing execution is stored in the execution cache that
 # the book build reads (book/_ext/execution_cache.py), so the book does not execute it again.
-NBVAL = $(PARALLEL) PYTHONPATH=book/_ext $(BIN)/python -m pytest -q -p no:cacheprovider -p execution_cache \
+NBVAL = PYTHONPATH=book/_ext $(BIN)/python -m pytest -q -p no:cacheprovider -p execution_cache \
   --nbval-lax --nbval-cell-timeout=1800 -n $(JOBS) --dist loadfile --no-loadscope-reorder --durations=15
 
 # Every chapter executed, in the quick profile (a test: it runs even where the cache holds a chapter).

@@ -1,11 +1,12 @@
-"""Chapters in parallel: what running two TensorFlow processes at once costs, and what one thread each
-saves. The Makefile's JOBS and THREADS rest on it.
+"""Chapters in parallel: what running two TensorFlow processes at once gains over one at a time, with
+TensorFlow's own thread count (what the Makefile's JOBS does) and with cores/2 threads each.
 
 The work is a chapter's typical cell: a batch of seven MINE critics (estimate_many, d = 20, 5,000
 pairs) and three single estimates. It runs alone, then as two processes at once with TensorFlow's
 default threads (every core each), then as two processes with cores/2 threads each; all in one run,
-so that the ratios are comparable on a shared machine. Also checks that the value does not depend on
-the thread count. Prints and writes benchmarks/results/parallel_jobs.json.
+so that the ratios are comparable on a shared machine. It also says whether these values change with
+the thread count (they did not here; chapter 7's convolutions did, so the Makefile keeps TensorFlow's
+default). Prints and writes benchmarks/results/parallel_jobs.json.
 
 Usage: python benchmarks/parallel_jobs.py
 """

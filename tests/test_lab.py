@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import headless_chromium
 import pytest
 
 pytestmark = pytest.mark.lab
@@ -185,29 +186,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.fail("Chromium and ChromeDriver are needed (Debian: apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    chrome = headless_chromium.start("1400,1000")
     chrome.set_page_load_timeout(UI_TIMEOUT)
-    chrome.set_script_timeout(60)
     yield chrome
     chrome.quit()
 

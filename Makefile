@@ -34,7 +34,8 @@ help:
 	@echo "make assignments every chapter as an nbgrader assignment, in _build/assignments (book/instructors.md)"
 	@echo "make notebooks   generate the .ipynb pair of every chapter"
 	@echo "make benchmark   MINE throughput against the matmul ceiling; a batched sweep against sequential runs;"
-	@echo "                 two chapters' work at once against one at a time"
+	@echo "                 two chapters' work at once against one at a time; estimate() against commit"
+	@echo "                 BASE (default $(SPEED_BASE)) for speed; accuracy on 13 tasks of known MI (--against BASE if given)"
 	@echo "make benchmark-build BASE=<commit>  make book and make test on fresh clones, BASE against HEAD"
 	@echo "options: GPU=1 (TensorFlow's CUDA build, in .venv-gpu), MI_PROFILE=quick|full|auto,"
 	@echo "         STUDENT=1 (make book: the student edition, without solutions)"
@@ -155,10 +156,16 @@ data-deps:
 	  else echo "Fashion-MNIST is missing (chapter 7): apt-get install dataset-fashion-mnist, or see mi_lib/data.py"; \
 	    exit 1; fi; }
 
+# estimator_speed.py: a default estimate() against SPEED_BASE's (the estimator before issue 15), or
+# BASE's. accuracy.py (10-20 minutes on two cores) sets `default` beside BASE's on the same samples
+# only when BASE is given, since that doubles its time.
+SPEED_BASE := 4c9935c
 benchmark: $(ENV_STAMP)
 	$(BIN)/python benchmarks/mine_throughput.py
 	$(BIN)/python benchmarks/batched_sweep.py
 	$(BIN)/python benchmarks/parallel_jobs.py
+	$(BIN)/python benchmarks/estimator_speed.py --base $(or $(BASE),$(SPEED_BASE))
+	$(BIN)/python benchmarks/accuracy.py $(if $(BASE),--against $(BASE))
 
 # `make book` and `make test` on fresh clones of BASE and NEW (default HEAD), one after the other,
 # beside the matmul ceiling (about an hour on two cores). ONLY=test or ONLY=book: one of them.

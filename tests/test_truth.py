@@ -109,3 +109,77 @@ def test_noisy_linear_mi_grows_without_bound_as_the_noise_vanishes():
 def test_noisy_linear_mi_bad_input(a, sigma, cov, name):
     with pytest.raises(ValueError, match=name):
         truth.noisy_linear_mi(a, sigma, cov)
+
+
+def _student_pointwise(scale, dim_x, df, n, seed):
+    x, y = truth.student_t_samples(n, scale, dim_x, df, seed=seed)
+    return (
+        stats.multivariate_t(shape=scale, df=df).logpdf(np.hstack([x, y]))
+        - stats.multivariate_t(shape=scale[:dim_x, :dim_x], df=df).logpdf(x)
+        - stats.multivariate_t(shape=scale[dim_x:, dim_x:], df=df).logpdf(y)
+    )
+
+
+@pytest.mark.parametrize(
+    "scale, dim_x, df",
+    [
+        (np.array([[1.0, 0.5], [0.5, 1.0]]), 1, 1),  # Cauchy 1x1, correlated
+        (np.eye(3), 2, 1),  # uncorrelated: all of I(X; Y) is the correction
+        (None, 2, 2),  # 2x2, a random scale matrix
+        (np.eye(4), 1, 5),
+    ],
+)
+def test_student_t_mi_matches_monte_carlo(scale, dim_x, df):
+    # E[log p(x, y) - log p(x) - log p(y)] with scipy's densities over samples from our sampler:
+    # checks the correction's sign convention and the sampler together.
+    if scale is None:
+        a = np.random.default_rng(5).normal(size=(4, 4))
+        scale = a @ a.T + 0.5 * np.eye(4)
+    pointwise = _student_pointwise(scale, dim_x, df, 400_000, seed=6)
+    se = pointwise.std() / np.sqrt(len(pointwise))
+    exact = truth.student_t_mi(scale, dim_x, df)
+    assert abs(pointwise.mean() - exact) < 4 * se, (pointwise.mean(), exact, se)
+
+
+def test_student_t_correction_is_positive_and_vanishes_with_many_degrees_of_freedom():
+    values = [truth.student_t_correction(df, 2, 3) for df in (1, 2, 10, 100, 10_000)]
+    assert all(v > 0 for v in values)
+    assert np.all(np.diff(values) < 0)
+    assert values[-1] < 1e-5
+    cov = np.array([[1.0, 0.6], [0.6, 1.0]])
+    assert truth.student_t_mi(cov, 1, 1e6) == pytest.approx(truth.gaussian_mi(cov, 1), abs=1e-6)
+
+
+def test_student_t_samples_have_the_right_margins():
+    scale = np.array([[4.0, 1.0], [1.0, 1.0]])
+    x, y = truth.student_t_samples(50_000, scale, 1, 1, seed=7)
+    assert x.shape == y.shape == (50_000, 1)
+    assert stats.kstest(x[:, 0] / 2.0, stats.cauchy.cdf).pvalue > 0.01  # standard Cauchy / scale
+    x, y = truth.student_t_samples(50_000, scale, 1, 2, seed=8)
+    assert stats.kstest(y[:, 0], stats.t(df=2).cdf).pvalue > 0.01
+
+
+def test_gaussian_samples_have_the_covariance():
+    cov = np.array([[1.0, 0.3, 0.5], [0.3, 2.0, -0.4], [0.5, -0.4, 1.5]])
+    x, y = truth.gaussian_samples(200_000, cov, 2, seed=9)
+    assert x.shape == (200_000, 2) and y.shape == (200_000, 1)
+    np.testing.assert_allclose(np.cov(np.hstack([x, y]).T), cov, atol=0.02)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: truth.student_t_mi(np.eye(2), 1, 0), "df"),
+        (lambda: truth.student_t_mi(np.eye(2), 1, np.inf), "df"),
+        (lambda: truth.student_t_mi(np.eye(2), 2, 1), "dim_x"),
+        (lambda: truth.student_t_mi([[1, 2], [2, 1]], 1, 1), "scale"),
+        (lambda: truth.student_t_correction(1, 0, 1), "dim_x"),
+        (lambda: truth.student_t_samples(0, np.eye(2), 1, 1), "n"),
+        (lambda: truth.student_t_samples(10, np.ones((2, 3)), 1, 1), "scale"),
+        (lambda: truth.gaussian_samples(10, [[1, 0], [0, -1]], 1), "cov"),
+        (lambda: truth.gaussian_samples(10, np.eye(2), 0), "dim_x"),
+    ],
+)
+def test_student_t_and_gaussian_samplers_bad_input(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

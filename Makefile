@@ -164,6 +164,7 @@ benchmark: $(ENV_STAMP)
 	$(BIN)/python benchmarks/mine_throughput.py
 	$(BIN)/python benchmarks/batched_sweep.py
 	$(BIN)/python benchmarks/parallel_jobs.py
+	$(BIN)/python benchmarks/classical_memory.py
 	$(BIN)/python benchmarks/estimator_speed.py --base $(or $(BASE),$(SPEED_BASE))
 	$(BIN)/python benchmarks/accuracy.py $(if $(BASE),--against $(BASE))
 

@@ -6,8 +6,29 @@ from scipy.special import digamma
 
 from mi_lib._checks import as_samples, positive_int, positive_number
 
+# KSG's tie-breaking noise, in units of each coordinate's standard deviation (scikit-learn's
+# mutual_info_regression adds the same 1e-10, as Kraskov et al. advise).
+KSG_JITTER = 1e-10
+# Entries of one row block of an n x n kernel matrix: the KDE estimators' memory is O(n * this).
+_BLOCK_ELEMENTS = 1 << 20
+_FLOAT32_LOWEST = float(np.finfo(np.float32).min)
 
-def ksg(x, y, k=3):
+
+def _seed(name, value):
+    """An integer seed in [0, 2**31 - 1) (None is refused: these estimators are deterministic)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**31 - 1:
+        raise ValueError(f"{name} must be an integer in [0, 2**31 - 1), got {value!r}")
+    return int(value)
+
+
+def _standardised(values):
+    """Each column shifted to mean 0 and scaled to standard deviation 1 (a constant column: 0)."""
+    centred = values - values.mean(axis=0)
+    std = centred.std(axis=0)
+    return centred / np.where(std > 0, std, 1.0)
+
+
+def ksg(x, y, k=3, *, seed=0):
     """The Kraskov-Stoegbauer-Grassberger estimator (their first algorithm) of I(X; Y):
 
     psi(k) + psi(n) - < psi(n_x + 1) + psi(n_y + 1) >,
@@ -16,14 +37,22 @@ def ksg(x, y, k=3):
     space and n_x, n_y count the other samples strictly closer than eps in each marginal space.
     Nearly unbiased at low dimension; it underestimates large MI in high dimension (Kraskov et al.
     2004; Czyz et al. 2023).
+
+    Every coordinate of ``x`` and ``y`` is first standardised (mean 0, standard deviation 1), so the
+    estimate does not depend on the units of either side, and noise of standard deviation
+    ``KSG_JITTER`` (1e-10) drawn from ``seed`` is added to break ties, as scikit-learn's
+    ``mutual_info_regression`` does. The result is deterministic for a given ``seed``.
     """
     x, y = as_samples("x", x), as_samples("y", y)
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same number of samples, got {len(x)} and {len(y)}")
     k = positive_int("k", k)
+    rng = np.random.default_rng(_seed("seed", seed))
     n = len(x)
     if n <= k:
         raise ValueError(f"k ({k}) must be smaller than the number of samples ({n})")
+    x = _standardised(x) + KSG_JITTER * rng.standard_normal(x.shape)
+    y = _standardised(y) + KSG_JITTER * rng.standard_normal(y.shape)
     joint = np.hstack([x, y])
     # distance to the k-th neighbour (the first "neighbour" returned is the point itself)
     eps = cKDTree(joint).query(joint, k=k + 1, p=np.inf)[0][:, -1]
@@ -31,6 +60,51 @@ def ksg(x, y, k=3):
     n_x = cKDTree(x).query_ball_point(x, radius, p=np.inf, return_length=True) - 1
     n_y = cKDTree(y).query_ball_point(y, radius, p=np.inf, return_length=True) - 1
     return float(digamma(k) + digamma(n) - np.mean(digamma(n_x + 1) + digamma(n_y + 1)))
+
+
+def _log_mean_kernel(points, centres, scales):
+    """log 1/m sum_j exp(-|points_i - centres_j|^2 / scale) for every row i of ``points`` (n, d),
+    the m ``centres`` (m, d) and every scale of ``scales``: an array (len(scales), n).
+
+    Computed in blocks of rows, so memory is O(m * block) rather than O(n * m). The squared
+    distances come from one float64 matrix product per block, on coordinates centred on the
+    centres' mean (which keeps the cancellation in |a|^2 + |b|^2 - 2 a.b small). Each row's
+    smallest distance is subtracted there, in float64; this is log-sum-exp's shift by the largest
+    term, so the remaining exponentials lie in (0, 1] with one equal to 1 and can neither overflow
+    nor all underflow. Only these non-negative offsets go to float32 for the exponentials, which
+    moves the result by about 1e-7 nats (tests/test_classical.py checks 1e-4 against float64).
+    """
+    origin = centres.mean(axis=0)
+    points, centres = points - origin, centres - origin
+    # [-2 a, 1] . [b, |b|^2] = |b|^2 - 2 a.b: the product yields each distance less |a|^2, which is
+    # constant along a row and so drops out of the offsets.
+    centres = np.hstack([centres, np.sum(centres**2, axis=1, keepdims=True)])
+    rows = max(1, _BLOCK_ELEMENTS // len(centres))
+    out = np.empty((len(scales), len(points)))
+    for start in range(0, len(points), rows):
+        block = points[start : start + rows]
+        partial = np.hstack([-2.0 * block, np.ones((len(block), 1))]) @ centres.T
+        smallest = partial.min(axis=1)
+        offsets = np.empty(partial.shape, dtype=np.float32)
+        np.subtract(partial, smallest[:, None], out=offsets, casting="same_kind")
+        del partial
+        nearest = np.maximum(smallest + np.sum(block**2, axis=1), 0.0)  # squared distance, >= 0
+        kernel = np.empty_like(offsets)
+        for i, scale in enumerate(scales):
+            # -1/scale kept finite in float32 (sigma below 1e-19 would give -inf, and 0 * -inf = NaN);
+            # products beyond float32's range become -inf, whose exponential is 0, as it should be.
+            with np.errstate(over="ignore"):
+                np.multiply(offsets, np.float32(max(-1.0 / scale, _FLOAT32_LOWEST)), out=kernel)
+            np.exp(kernel, out=kernel)
+            out[i, start : start + rows] = np.log(kernel.sum(axis=1, dtype=np.float64)) - nearest / scale
+    return out - np.log(len(centres))
+
+
+def _sigma(value):
+    sigma = positive_number("sigma", value)
+    if sigma**2 == 0:
+        raise ValueError(f"sigma is too small: its square underflows to 0, got {value!r}")
+    return sigma
 
 
 def kde_bounds(t, sigma):
@@ -47,20 +121,12 @@ def kde_bounds(t, sigma):
 
     Both lie in [0, log n]. Returns ``(lower, upper)``. For samples of a continuous X they bound the
     information of the empirical distribution, which approaches the population value as n grows.
+    Memory is O(n) plus a block of rows of the n x n kernel (about 20 MB whatever n).
     """
     t = as_samples("t", t)
-    positive_number("sigma", sigma)
-    squared = np.sum(t**2, axis=1)
-    distances = np.maximum(squared[:, None] + squared[None, :] - 2.0 * t @ t.T, 0.0)
-    n = len(t)
-
-    def pairwise_bound(scale):
-        kernel = -distances / scale
-        row_max = kernel.max(axis=1, keepdims=True)  # log-sum-exp, stable for small sigma
-        log_mean = row_max[:, 0] + np.log(np.exp(kernel - row_max).sum(axis=1)) - np.log(n)
-        return float(-np.mean(log_mean))
-
-    return pairwise_bound(8.0 * sigma**2), pairwise_bound(2.0 * sigma**2)
+    sigma = _sigma(sigma)
+    lower, upper = -np.mean(_log_mean_kernel(t, t, (8.0 * sigma**2, 2.0 * sigma**2)), axis=1)
+    return float(lower), float(upper)
 
 
 def sample_propagation(t, sigma, noise_draws=10, seed=0):
@@ -71,24 +137,19 @@ def sample_propagation(t, sigma, noise_draws=10, seed=0):
     estimated by Monte Carlo over that same mixture (``noise_draws`` noisy copies of every t_i) and
     h(eps) = d/2 log(2 pi e sigma^2) is subtracted. Unlike the pairwise bounds of :func:`kde_bounds`,
     it converges to the population value as n grows (Goldfeld et al. 2019), at a rate that slows
-    with the dimension d.
+    with the dimension d. Memory is O(n d) plus a block of rows of the n x n kernel.
     """
     t = as_samples("t", t)
-    positive_number("sigma", sigma)
+    sigma = _sigma(sigma)
     noise_draws = positive_int("noise_draws", noise_draws)
-    n, d = t.shape
-    rng = np.random.default_rng(seed)
-    squared_t = np.sum(t**2, axis=1)
-    log_density = []
-    for _ in range(noise_draws):
-        points = t + sigma * rng.standard_normal(t.shape)
-        distances = np.sum(points**2, axis=1)[:, None] + squared_t[None, :] - 2.0 * points @ t.T
-        kernel = -np.maximum(distances, 0.0) / (2.0 * sigma**2)
-        row_max = kernel.max(axis=1, keepdims=True)
-        log_mean = row_max[:, 0] + np.log(np.exp(kernel - row_max).sum(axis=1)) - np.log(n)
-        log_density.append(log_mean - 0.5 * d * np.log(2.0 * np.pi * sigma**2))
-    entropy = -float(np.mean(log_density))
-    return entropy - 0.5 * d * np.log(2.0 * np.pi * np.e * sigma**2)
+    rng = np.random.default_rng(_seed("seed", seed))
+    d = t.shape[1]
+    log_mean = [
+        _log_mean_kernel(t + sigma * rng.standard_normal(t.shape), t, (2.0 * sigma**2,))[0]
+        for _ in range(noise_draws)
+    ]
+    # -E log p(T + eps) - h(eps), with log p = log_mean - d/2 log(2 pi sigma^2)
+    return float(-np.mean(log_mean) - 0.5 * d)
 
 
 def _symbols(name, values):

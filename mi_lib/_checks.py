@@ -33,18 +33,38 @@ def positive_int(name, value):
 
 
 def fraction(name, value, low=0.0, high=1.0):
-    if not (isinstance(value, (int, float, np.floating)) and low < value < high):
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (number and low < value < high):
         raise ValueError(f"{name} must be a number in ({low}, {high}), got {value!r}")
     return float(value)
 
 
 def choice(name, value, options):
-    if value not in options:
+    try:
+        known = value in options
+    except TypeError:  # unhashable: not one of the names
+        known = False
+    if not known:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
     return value
 
 
 def positive_number(name, value):
-    if not (isinstance(value, (int, float, np.floating)) and np.isfinite(value) and value > 0):
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (number and np.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
+
+
+def seed(name, value):
+    """A seed: None (drawn and then recorded) or an integer in [0, 2**31 - 1)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**31 - 1:
+        raise ValueError(f"{name} must be None or an integer in [0, 2**31 - 1), got {value!r}")
+    return int(value)
+
+
+def draw_seed():
+    """A fresh seed from numpy's global generator (which ``mi_lib.setup`` seeds)."""
+    return int(np.random.randint(2**31 - 1))

@@ -27,20 +27,23 @@ def logmeanexp(values, axis=None):
     return tf.reduce_logsumexp(values, axis=axis) - tf.math.log(tf.cast(count, values.dtype))
 
 
-def dv(joint, marginal):
-    """Donsker-Varadhan: E_P[T] - log E_Q[e^T]. Tight at T = log dP/dQ + C for any constant C."""
-    return tf.reduce_mean(_tensor(joint)) - logmeanexp(marginal)
+def dv(joint, marginal, axis=None):
+    """Donsker-Varadhan: E_P[T] - log E_Q[e^T]. Tight at T = log dP/dQ + C for any constant C.
+    ``axis=-1``: one bound per row (stacked tasks)."""
+    return tf.reduce_mean(_tensor(joint), axis=axis) - logmeanexp(marginal, axis=axis)
 
 
-def nwj(joint, marginal):
+def nwj(joint, marginal, axis=None):
     """NWJ (MINE-f): E_P[T] - E_Q[e^(T-1)]. Tight only at T = 1 + log dP/dQ; never above DV."""
-    return tf.reduce_mean(_tensor(joint)) - tf.reduce_mean(tf.exp(_tensor(marginal) - 1.0))
+    return tf.reduce_mean(_tensor(joint), axis=axis) - tf.reduce_mean(
+        tf.exp(_tensor(marginal) - 1.0), axis=axis
+    )
 
 
-def smile(joint, marginal, clip=5.0):
+def smile(joint, marginal, clip=5.0, axis=None):
     """SMILE: DV with the marginal scores clipped to [-clip, clip], trading bias for variance."""
     marginal = tf.clip_by_value(_tensor(marginal), -clip, clip)
-    return tf.reduce_mean(_tensor(joint)) - logmeanexp(marginal)
+    return tf.reduce_mean(_tensor(joint), axis=axis) - logmeanexp(marginal, axis=axis)
 
 
 def infonce(scores):
@@ -52,21 +55,21 @@ def infonce(scores):
     return tf.math.log(tf.cast(tf.shape(scores)[0], scores.dtype)) - tf.reduce_mean(excess)
 
 
-def js_fgan(joint, marginal):
+def js_fgan(joint, marginal, axis=None):
     """The Jensen-Shannon f-GAN objective; SMILE trains its critic with it (Song & Ermon 2020)."""
-    return -tf.reduce_mean(tf.nn.softplus(-_tensor(joint))) - tf.reduce_mean(
-        tf.nn.softplus(_tensor(marginal))
+    return -tf.reduce_mean(tf.nn.softplus(-_tensor(joint)), axis=axis) - tf.reduce_mean(
+        tf.nn.softplus(_tensor(marginal)), axis=axis
     )
 
 
-def smile_objective(joint, marginal, clip=5.0):
+def smile_objective(joint, marginal, clip=5.0, axis=None):
     """Training objective of SMILE: the value of the clipped DV bound, the gradient of JS (so the
     gradient does not depend on ``clip``; only the reported value does)."""
-    js = js_fgan(joint, marginal)
-    return js + tf.stop_gradient(smile(joint, marginal, clip) - js)
+    js = js_fgan(joint, marginal, axis)
+    return js + tf.stop_gradient(smile(joint, marginal, clip, axis) - js)
 
 
-def mine_surrogate(joint, marginal, log_average, rate=0.01):
+def mine_surrogate(joint, marginal, log_average, rate=0.01, axis=None):
     """MINE's bias-corrected training surrogate (Belghazi et al. 2018, section 3.2).
 
     The minibatch gradient of log E_Q[e^T] is biased; MINE divides the gradient of E_Q[e^T] by a
@@ -76,10 +79,11 @@ def mine_surrogate(joint, marginal, log_average, rate=0.01):
     with weight ``rate`` before it is used, so ``rate = 1`` gives the plain DV gradient exactly.
     Returns ``(surrogate, new_log_average)``;
     the surrogate's gradient is the corrected one, its value is not a bound (report ``dv``).
+    ``axis=-1``: one surrogate and one average per row (stacked tasks).
     """
     joint, marginal = _tensor(joint), _tensor(marginal)
     log_average, rate = tf.cast(log_average, marginal.dtype), tf.cast(rate, marginal.dtype)
-    batch = tf.stop_gradient(logmeanexp(marginal))
+    batch = tf.stop_gradient(logmeanexp(marginal, axis=axis))
     updated = tf.where(
         tf.math.is_nan(log_average),
         batch,
@@ -87,7 +91,7 @@ def mine_surrogate(joint, marginal, log_average, rate=0.01):
             tf.stack([tf.math.log1p(-rate) + log_average, tf.math.log(rate) + batch]), axis=0
         ),
     )
-    surrogate = tf.reduce_mean(joint) - tf.exp(logmeanexp(marginal) - updated)
+    surrogate = tf.reduce_mean(joint, axis=axis) - tf.exp(logmeanexp(marginal, axis=axis) - updated)
     return surrogate, updated
 
 

@@ -124,7 +124,59 @@ class ArchitectureAwareCritic(keras.Model):
         return tf.reshape(self((tf.repeat(x, b, axis=0), tf.tile(y, [b, 1]))), [b, b])
 
 
-CRITICS = {"concat": ConcatCritic, "separable": SeparableCritic}
+class GaussianResidualCritic(keras.Model):
+    """T(x, y) = log-density ratio of the Gaussian fitted to [x, y] + MLP([x, y]).
+
+    ``adapt(x, y)`` fits the Gaussian to training samples (after the copula transform these are
+    normal scores, and the Gaussian is the Gaussian copula): its log ratio
+    log N(x, y) - log N(x) - log N(y) is exact when the task is Gaussian after the marginal maps.
+    The MLP starts at zero and learns only the residual. Any function is a critic, so its DV value
+    stays a lower bound whatever the residual is.
+    """
+
+    cheap_matrix = False
+
+    def __init__(self, hidden=(256, 256), activation="relu", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.net = mlp(hidden, 1, activation, seed, name="residual_network")
+        self.net.layers[-1].kernel_initializer = keras.initializers.Zeros()
+
+    def build(self, input_shape):
+        dim = int(input_shape[0][-1]) + int(input_shape[1][-1])
+        self.precision = self.add_weight(
+            shape=(dim, dim), initializer="zeros", trainable=False, name="precision"
+        )
+        self.offset = self.add_weight(shape=(), initializer="zeros", trainable=False, name="offset")
+        self.net.build((None, dim))
+
+    def adapt(self, x, y):
+        """Fit the Gaussian log ratio to samples: T0 = offset - z^T precision z / 2, z = [x, y]."""
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        dx = x.shape[1]
+        joint = np.cov(np.hstack([x, y]), rowvar=False).reshape(dx + y.shape[1], -1)
+        joint += 1e-6 * np.eye(len(joint))  # a constant coordinate would make it singular
+        inverse = np.linalg.inv(joint)
+        inverse[:dx, :dx] -= np.linalg.inv(joint[:dx, :dx])
+        inverse[dx:, dx:] -= np.linalg.inv(joint[dx:, dx:])
+        logdet = [np.linalg.slogdet(m)[1] for m in (joint, joint[:dx, :dx], joint[dx:, dx:])]
+        self.precision.assign(inverse.astype(np.float32))
+        self.offset.assign(np.float32(0.5 * (logdet[1] + logdet[2] - logdet[0])))
+
+    def call(self, inputs):
+        x, y = inputs
+        z = tf.concat([x, y], axis=-1)
+        gaussian = self.offset - 0.5 * tf.reduce_sum(z * tf.matmul(z, self.precision), axis=-1)
+        return gaussian + tf.squeeze(self.net(z), axis=-1)
+
+    def pairs(self, x, y):
+        return self((x, y))
+
+    def matrix(self, x, y):
+        b = tf.shape(x)[0]
+        return tf.reshape(self((tf.repeat(x, b, axis=0), tf.tile(y, [b, 1]))), [b, b])
+
+
+CRITICS = {"concat": ConcatCritic, "separable": SeparableCritic, "gaussian-residual": GaussianResidualCritic}
 
 
 def make_critic(critic, dim_x, dim_y, hidden=(256, 256), activation="relu", seed=None):
@@ -142,31 +194,42 @@ def make_critic(critic, dim_x, dim_y, hidden=(256, 256), activation="relu", seed
 
 
 class StackedConcatCritic(keras.layers.Layer):
-    """K independent concatenated critics evaluated as one network: each weight of the K critics is
-    stacked along a leading task axis, so one batched matrix product serves all of them. Training
-    it with an element-wise optimiser such as Adam is training the K critics independently."""
+    """K independent concatenated (or Gaussian-residual) critics evaluated as one network: each
+    weight of the K critics is stacked along a leading task axis, so one batched matrix product
+    serves all of them. Training it with an element-wise optimiser such as Adam is training the K
+    critics independently."""
 
     def __init__(self, critics, **kwargs):
         super().__init__(**kwargs)
         self.activation = critics[0].net.layers[0].activation
         self.tasks = len(critics)
+        self.gaussian = isinstance(critics[0], GaussianResidualCritic)
         stacked = [np.stack(ws) for ws in zip(*(c.get_weights() for c in critics), strict=True)]
+        frozen = 2 if self.gaussian else 0  # the fitted precision and offset are not trained
         self.stacked = [
-            self.add_weight(shape=w.shape, initializer=keras.initializers.Constant(w), name=f"w{i}")
+            self.add_weight(
+                shape=w.shape, initializer=keras.initializers.Constant(w), name=f"w{i}", trainable=i >= frozen
+            )
             for i, w in enumerate(stacked)
         ]
+        self.dense = self.stacked[frozen:]
 
     def pairs(self, x, y):
         """Scores of the row-wise pairs of each task: x (K, b, dx), y (K, b, dy) -> (K, b)."""
-        h = tf.concat([x, y], axis=-1)
-        layers = len(self.stacked) // 2
+        z = h = tf.concat([x, y], axis=-1)
+        layers = len(self.dense) // 2
         for i in range(layers):
-            kernel, bias = self.stacked[2 * i], self.stacked[2 * i + 1]
+            kernel, bias = self.dense[2 * i], self.dense[2 * i + 1]
             h = tf.matmul(h, kernel) + bias[:, None, :]
             if i < layers - 1:
                 h = self.activation(h)
-        return tf.squeeze(h, axis=-1)
+        scores = tf.squeeze(h, axis=-1)
+        if self.gaussian:
+            precision, offset = self.stacked[0], self.stacked[1]
+            scores += offset[:, None] - 0.5 * tf.reduce_sum(z * tf.matmul(z, precision), axis=-1)
+        return scores
 
-    def weights_of(self, task):
-        """The weights of one task's critic, in ConcatCritic.get_weights() order."""
-        return [w.numpy()[task] for w in self.stacked]
+    def assign(self, critics):
+        """Take the weights of K critics (one per task, in task order)."""
+        for i, ws in enumerate(zip(*(c.get_weights() for c in critics), strict=True)):
+            self.stacked[i].assign(np.stack(ws))

@@ -14,8 +14,9 @@ import time
 import tensorflow as tf
 from report import report
 
+from mi_lib import Options
+from mi_lib._training import split, trainer_for
 from mi_lib.critics import make_critic
-from mi_lib.estimators import _prepare, _Trainer
 from mi_lib.settings import banner, profile
 from mi_lib.truth import correlated_gaussians
 
@@ -43,8 +44,8 @@ def best_time(run, repeats):
 def mine_steps_per_second(steps, repeats):
     x, y = correlated_gaussians(20_000, DIM, 0.5, seed=0)
     critic = make_critic("concat", DIM, DIM, hidden=HIDDEN, seed=0)
-    task = _prepare(x, y, heldout=0.3, batch_size=BATCH, bound="mine", seed=0)
-    trainer = _Trainer(critic, "mine", task, BATCH, 5e-4, 10**6, 0.01, 5.0)
+    options = Options(critic="concat", hidden=HIDDEN, batch_size=BATCH, steps=10**6)
+    trainer = trainer_for([critic], options, [split(x, y, options, seed=0)], key=None)
     chunk = tf.constant(steps, tf.int32)
     trainer.train_chunk(tf.constant(0, tf.int32), chunk).numpy()  # compile once
     seconds = best_time(lambda: trainer.train_chunk(tf.constant(0, tf.int32), chunk).numpy(), repeats)

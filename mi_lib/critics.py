@@ -125,16 +125,21 @@ class ArchitectureAwareCritic(keras.Model):
 
 
 class GaussianResidualCritic(keras.Model):
-    """T(x, y) = log-density ratio of the Gaussian fitted to [x, y] + MLP([x, y]).
+    """T(x, y) = log-density ratio of a Gaussian fitted to [x, y] + MLP([x, y]).
 
-    ``adapt(x, y)`` fits the Gaussian to training samples (after the copula transform these are
-    normal scores, and the Gaussian is the Gaussian copula): its log ratio
-    log N(x, y) - log N(x) - log N(y) is exact when the task is Gaussian after the marginal maps.
-    The MLP starts at zero and learns only the residual. Any function is a critic, so its DV value
-    stays a lower bound whatever the residual is.
+    ``adapt(x, y)`` fits the Gaussian to training samples through canonical correlation analysis:
+    X and Y are whitened, the singular values of their cross-correlation are the canonical
+    correlations r_i, and log N(x, y) - log N(x) - log N(y) is a sum over the canonical pairs. A
+    canonical correlation below the edge of what independent samples produce (Wachter's edge,
+    about sqrt(dx / n) + sqrt(dy / n)) cannot be told from noise and is set to 0: without this, in
+    50 + 50 dimensions at n = 3,000 the noise in the fitted precision matrix costs a third of the
+    information on held-out pairs. After the copula transform the fitted Gaussian is the Gaussian
+    copula, exact when the task is Gaussian after the marginal maps. The MLP starts at zero and
+    learns only the residual; any function is a critic, so its DV value stays a lower bound.
     """
 
     cheap_matrix = False
+    MAX_CORRELATION = 0.9999  # a deterministic pair would give an infinite log ratio
 
     def __init__(self, hidden=(256, 256), activation="relu", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -147,25 +152,39 @@ class GaussianResidualCritic(keras.Model):
             shape=(dim, dim), initializer="zeros", trainable=False, name="precision"
         )
         self.offset = self.add_weight(shape=(), initializer="zeros", trainable=False, name="offset")
+        self.center = self.add_weight(shape=(dim,), initializer="zeros", trainable=False, name="center")
         self.net.build((None, dim))
 
     def adapt(self, x, y):
-        """Fit the Gaussian log ratio to samples: T0 = offset - z^T precision z / 2, z = [x, y]."""
+        """Fit the Gaussian log ratio to samples: T0 = offset - (z - center)^T precision (z - center) / 2."""
         x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        dx = x.shape[1]
-        joint = np.cov(np.hstack([x, y]), rowvar=False).reshape(dx + y.shape[1], -1)
-        joint += 1e-6 * np.eye(len(joint))  # a constant coordinate would make it singular
-        inverse = np.linalg.inv(joint)
-        inverse[:dx, :dx] -= np.linalg.inv(joint[:dx, :dx])
-        inverse[dx:, dx:] -= np.linalg.inv(joint[dx:, dx:])
-        logdet = [np.linalg.slogdet(m)[1] for m in (joint, joint[:dx, :dx], joint[dx:, dx:])]
-        self.precision.assign(inverse.astype(np.float32))
-        self.offset.assign(np.float32(0.5 * (logdet[1] + logdet[2] - logdet[0])))
+        n = len(x)
+        whiten = []
+        for side in (x, y):
+            values, vectors = np.linalg.eigh(np.atleast_2d(np.cov(side, rowvar=False)))
+            whiten.append(vectors / np.sqrt(np.maximum(values, 1e-12)))  # columns: whitened axes
+        x_c, y_c = x - x.mean(axis=0), y - y.mean(axis=0)
+        cross = (x_c @ whiten[0]).T @ (y_c @ whiten[1]) / (n - 1)
+        left, r, right_t = np.linalg.svd(cross, full_matrices=False)
+        edge = np.sqrt(x.shape[1] / n) + np.sqrt(y.shape[1] / n)
+        r = np.where(r > edge, np.minimum(r, self.MAX_CORRELATION), 0.0)
+        a, b = (whiten[0] @ left).T, (whiten[1] @ right_t.T).T  # canonical directions, rows
+        d1, d2 = r**2 / (1 - r**2), r / (1 - r**2)
+        precision = np.block(
+            [
+                [a.T @ (d1[:, None] * a), -a.T @ (d2[:, None] * b)],
+                [-b.T @ (d2[:, None] * a), b.T @ (d1[:, None] * b)],
+            ]
+        )
+        self.precision.assign(precision.astype(np.float32))
+        self.offset.assign(np.float32(-0.5 * np.sum(np.log1p(-(r**2)))))
+        self.center.assign(np.concatenate([x.mean(axis=0), y.mean(axis=0)]).astype(np.float32))
 
     def call(self, inputs):
         x, y = inputs
         z = tf.concat([x, y], axis=-1)
-        gaussian = self.offset - 0.5 * tf.reduce_sum(z * tf.matmul(z, self.precision), axis=-1)
+        c = z - self.center
+        gaussian = self.offset - 0.5 * tf.reduce_sum(c * tf.matmul(c, self.precision), axis=-1)
         return gaussian + tf.squeeze(self.net(z), axis=-1)
 
     def pairs(self, x, y):
@@ -205,7 +224,7 @@ class StackedConcatCritic(keras.layers.Layer):
         self.tasks = len(critics)
         self.gaussian = isinstance(critics[0], GaussianResidualCritic)
         stacked = [np.stack(ws) for ws in zip(*(c.get_weights() for c in critics), strict=True)]
-        frozen = 2 if self.gaussian else 0  # the fitted precision and offset are not trained
+        frozen = 3 if self.gaussian else 0  # the fitted precision, offset and center are not trained
         self.stacked = [
             self.add_weight(
                 shape=w.shape, initializer=keras.initializers.Constant(w), name=f"w{i}", trainable=i >= frozen
@@ -225,8 +244,9 @@ class StackedConcatCritic(keras.layers.Layer):
                 h = self.activation(h)
         scores = tf.squeeze(h, axis=-1)
         if self.gaussian:
-            precision, offset = self.stacked[0], self.stacked[1]
-            scores += offset[:, None] - 0.5 * tf.reduce_sum(z * tf.matmul(z, precision), axis=-1)
+            precision, offset, center = self.stacked[:3]
+            c = z - center[:, None, :]
+            scores += offset[:, None] - 0.5 * tf.reduce_sum(c * tf.matmul(c, precision), axis=-1)
         return scores
 
     def assign(self, critics):

@@ -35,12 +35,15 @@ class Options:
 
     bound: ``mine`` (DV trained with MINE's moving-average gradient correction), ``dv``, ``nwj``,
         ``infonce`` (never above log batch_size) or ``smile`` (clipped DV trained with JS).
-    critic: ``concat`` (MINE's statistics network on [x, y]), ``separable`` (g(x)^T h(y)),
-        ``gaussian-residual`` (the Gaussian log-density ratio fitted to the training samples plus
-        a concat network that learns the rest) or a model with ``pairs`` and ``matrix`` methods.
+    critic: ``gaussian-residual`` (the default: the log-density ratio of the Gaussian fitted to the
+        training samples by canonical correlation analysis, plus a concat network that learns the
+        rest), ``concat`` (MINE's statistics network on [x, y], as published), ``separable``
+        (g(x)^T h(y)) or a model with ``pairs`` and ``matrix`` methods. The defaults of critic and
+        transform were chosen by benchmarks/accuracy.py (README).
     hidden, activation: the hidden layers of a named critic.
-    transform: ``standardise`` each coordinate, or ``copula``: normal scores of its ranks, which
-        makes the estimate invariant to any strictly increasing map of any coordinate.
+    transform: ``copula`` (the default): each coordinate to the normal scores of its ranks, which
+        makes the estimate invariant to any strictly increasing map of any coordinate; or
+        ``standardise`` each coordinate.
     steps: the most training steps; training stops earlier when the validation bound has not
         improved for ``patience`` evaluations, one every ``eval_every`` steps.
     heldout: the fraction of samples in the test split (``Estimate.value`` is evaluated on it);
@@ -49,10 +52,10 @@ class Options:
     """
 
     bound: str = "mine"
-    critic: object = "concat"
+    critic: object = "gaussian-residual"
     hidden: tuple = (256, 256)
     activation: object = "relu"
-    transform: str = "standardise"
+    transform: str = "copula"
     steps: int = 4000
     batch_size: int = 512
     learning_rate: float = 5e-4

@@ -10,6 +10,7 @@ communities, the drawing of the paper's figure 1, and feature-to-class attributi
 products of the flows along every directed path.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import networkx as nx
@@ -24,7 +25,8 @@ class Flow:
     """Estimated flows of a network with layer sizes ``sizes`` (inputs first, outputs last).
 
     mi[l][i, k]: I(T_l,i; T_l+1,k) in nats (0 where either neuron is constant; negative held-out
-        estimates are clipped to 0, the least an MI can be).
+        estimates are clipped to 0, the least an MI can be; NaN where the critic diverged: that
+        flow is unknown, not zero).
     constant[l][i]: neuron i of layer l is constant on the data.
     feature_mi[i, j]: I(X_i; X_j) between input features (0 on the diagonal), for the paper's term
         for correlated inputs (see :meth:`matrices`); None when it was not estimated.
@@ -35,6 +37,11 @@ class Flow:
     constant: tuple
     feature_mi: np.ndarray | None
     names: tuple  # names[l][i]: the label of neuron i of layer l
+
+    @property
+    def diverged(self):
+        """diverged[l][i, k]: the critic of that pair diverged, so mi[l][i, k] is NaN."""
+        return tuple(np.isnan(m) for m in self.mi)
 
     def matrices(self, beta=0.0):
         """The flow matrices of the graph. With ``beta`` > 0 the flow from input feature i into a
@@ -82,12 +89,10 @@ def _check_activations(layers):
     return arrays
 
 
-def neuron_flows(
-    layers,
-    *,
-    names=None,
-    feature_pairs=True,
-    seed=0,
+# The estimator options of neuron_flows where they differ from mi_lib.estimate's: each pair is
+# one-dimensional, so smaller critics and fewer steps do.
+FLOW_OPTIONS = dict(
+    critic="concat",  # MINE, as NIF uses it
     hidden=(64, 64),
     steps=1000,
     batch_size=64,
@@ -95,16 +100,18 @@ def neuron_flows(
     heldout=0.3,
     eval_every=100,
     patience=3,
-    progress=False,
-):
+)
+
+
+def neuron_flows(layers, *, names=None, feature_pairs=True, seed=0, progress=False, **options):
     """Estimate the flow between every pair of neurons in consecutive layers, and the MI between
     every pair of input features, with MINE: all one-dimensional pairs in one ``estimate_many`` batch.
 
     layers: [X, T_1, ..., T_L], each (n, units_l) on the same n samples (see :func:`activations`).
     names: optional labels, names[l][i] for neuron i of layer l.
     feature_pairs: also estimate I(X_i; X_j) for every pair of inputs (for ``Flow.matrices(beta)``).
-    seed: the batch's seeds derive from it. The other options are those of ``mi_lib.estimate``
-        (smaller defaults: each pair is one-dimensional).
+    seed: the batch's seeds derive from it. The other options are those of ``mi_lib.estimate``,
+        checked by it, with the defaults of ``FLOW_OPTIONS``.
     """
     arrays = _check_activations(layers)
     sizes = tuple(a.shape[1] for a in arrays)
@@ -138,17 +145,21 @@ def neuron_flows(
             [p[1] for p in pairs],
             [p[2] for p in pairs],
             seeds=[int(s) for s in seeds],
-            hidden=hidden,
-            steps=steps,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            heldout=heldout,
-            eval_every=eval_every,
-            patience=patience,
             progress=progress,
+            **{**FLOW_OPTIONS, **options},
         )
+        failed = [
+            where for (where, _, _), r in zip(pairs, results, strict=True) if r.diverged or np.isnan(r.value)
+        ]
+        if failed:
+            warnings.warn(
+                f"{len(failed)} of {len(pairs)} critics diverged (first: {failed[0]}); their flows are NaN, "
+                "not 0: rerun with a smaller learning_rate or another seed",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         for (where, _, _), result in zip(pairs, results, strict=True):
-            value = max(float(np.nan_to_num(result.value, nan=0.0)), 0.0)
+            value = float("nan") if result.diverged else max(float(result.value), 0.0)
             kind, layer, i, k = where
             if kind == "flow":
                 mi[layer][i, k] = value
@@ -175,6 +186,8 @@ def flow_graph(flow, beta=0.0):
                 constant=bool(flow.constant[layer][i]),
             )
     for layer, m in enumerate(matrices):
+        for i, k in zip(*np.nonzero(np.isnan(m)), strict=True):  # a diverged critic: no edge, flagged
+            g.nodes[(layer, int(i))]["unknown_flow"] = g.nodes[(layer + 1, int(k))]["unknown_flow"] = True
         for i, k in zip(*np.nonzero(m > 0), strict=True):
             g.add_edge(
                 (layer, int(i)), (layer + 1, int(k)), weight=float(m[i, k]), distance=1.0 / float(m[i, k])
@@ -223,12 +236,15 @@ def attribution(graph):
 
 def zero_flow_neurons(graph):
     """The hidden neurons through which no information flows: no positive flow in or no positive
-    flow out. Removing them cannot change what the graph passes from inputs to outputs."""
+    flow out. Removing them cannot change what the graph passes from inputs to outputs. A neuron
+    with a diverged (unknown) flow is never reported."""
     last = _check_graph(graph)
     return [
         n
         for n, d in graph.nodes(data=True)
-        if 0 < d["layer"] < last and (graph.in_degree(n) == 0 or graph.out_degree(n) == 0)
+        if 0 < d["layer"] < last
+        and not d.get("unknown_flow", False)
+        and (graph.in_degree(n) == 0 or graph.out_degree(n) == 0)
     ]
 
 
@@ -238,10 +254,17 @@ def betweenness(graph):
     return nx.betweenness_centrality(graph, weight="distance", normalized=True)
 
 
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    return int(seed)
+
+
 def communities(graph, seed=0):
     """Louvain communities of the graph read as undirected with the flows as weights (networkx's
     ``louvain_communities``), as a dict node -> community number, largest community first."""
     _check_graph(graph)
+    seed = _check_seed(seed)
     parts = nx.community.louvain_communities(graph.to_undirected(), weight="weight", seed=seed)
     parts = sorted(parts, key=lambda c: (-len(c), min(c)))
     return {node: c for c, part in enumerate(parts) for node in part}
@@ -253,6 +276,11 @@ def draw_flow_graph(graph, ax, seed=0, title=None):
     import matplotlib.pyplot as plt
 
     last = _check_graph(graph)
+    if not all(hasattr(ax, name) for name in ("annotate", "set_xticks", "spines")):
+        raise ValueError(f"ax must be a matplotlib Axes, got {ax!r}")
+    _check_seed(seed)
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be a str or None, got {title!r}")
     pos = {}
     for layer in range(last + 1):
         nodes = _layer_nodes(graph, layer)

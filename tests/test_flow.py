@@ -1,6 +1,7 @@
 """mi_lib.flow: the NIF graph, its attribution and its zero-flow neurons on hand-made networks whose
 answers are known, MINE's flows against Gaussian closed forms, and the input checks."""
 
+import dataclasses
 import itertools
 
 import keras
@@ -157,3 +158,23 @@ def test_constant_layers_need_no_critic():
     f = flow.neuron_flows([x, np.ones((50, 3)), x[:, :1]], feature_pairs=False)
     assert all(np.all(m == 0) for m in f.mi)
     assert flow.zero_flow_neurons(flow.flow_graph(f)) == [(1, 0), (1, 1), (1, 2)]
+
+
+def test_a_diverged_critic_is_an_unknown_flow_not_a_zero_one(monkeypatch):
+    # Every critic of the batch but the first returns its value; the first diverged.
+    real = flow.estimate_many
+
+    def one_diverges(xs, ys, **kwargs):
+        results = real(xs, ys, **kwargs)
+        results[0] = dataclasses.replace(results[0], value=float("nan"), diverged=True)
+        return results
+
+    monkeypatch.setattr(flow, "estimate_many", one_diverges)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 2))
+    layers = [x, np.tanh(x @ [[1.0], [0.5]])]
+    with pytest.warns(RuntimeWarning, match="1 of 2 critics diverged"):
+        f = flow.neuron_flows(layers, feature_pairs=False, steps=20, eval_every=10, batch_size=64)
+    assert np.isnan(f.mi[0][0, 0]) and f.diverged[0][0, 0] and not f.diverged[0][1, 0]
+    g = flow.flow_graph(f)
+    assert not g.has_edge((0, 0), (1, 0)) and g.nodes[(0, 0)]["unknown_flow"]

@@ -20,7 +20,8 @@ blocks of ``width`` channels, a downsampling stage of ``blocks`` blocks of ``2 *
 
 ``pretrain`` trains a backbone with a softmax head on some classes of Fashion-MNIST and caches the
 backbone's weights on disk, keyed by a hash of the architecture, the training configuration and
-the data, so a chapter trains each backbone once per machine.
+the data, so a chapter trains each backbone once per machine (a cache file that cannot be read is
+reported and the backbone trained again).
 """
 
 import hashlib
@@ -33,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from mi_lib._checks import choice, positive_int
-from mi_lib.infoplane import cache_dir, write_atomically
+from mi_lib._files import cache_dir, discard_unreadable, exclusive_lock, load_arrays, save_arrays
+from mi_lib.data import Unavailable  # raised here too: ImageNet weights that are not on disk
 
 FAMILIES = ("resnet_v1", "resnet_v2", "inception", "xception")
 # Keras' default 0.99 leaves the moving statistics of batch normalisation far from the data after the
@@ -159,13 +161,31 @@ BLOCKS = {
 IMAGE_SHAPE = (28, 28, 1)
 
 
+def _seed(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32), got {value!r}")
+    return int(value)
+
+
+def _flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _folder(name, value):
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path (str or os.PathLike) or None, got {value!r}")
+    return value
+
+
 def build_backbone(config, seed=0):
     """A Keras model from images (n, 28, 28, 1) in [0, 1] to embeddings (n, 2 * width)."""
     import keras
 
     if not isinstance(config, BackboneConfig):
         raise ValueError(f"config must be a BackboneConfig, got {config!r}")
-    keras.utils.set_random_seed(int(seed))
+    keras.utils.set_random_seed(_seed("seed", seed))
     layers = keras.layers
     images = keras.Input(IMAGE_SHAPE, name="images")
     if config.family == "resnet_v2":  # v2 stems are a bare convolution: the blocks pre-activate
@@ -183,19 +203,33 @@ def build_backbone(config, seed=0):
 
 
 def as_images(x):
-    """uint8 images (n, 28, 28) or float (n, 784) -> float32 (n, 28, 28, 1) in [0, 1]."""
+    """Images (n, 28, 28), (n, 28, 28, 1) or (n, 784) -> float32 (n, 28, 28, 1) in [0, 1]: uint8
+    images in 0-255 are divided by 255; any other numbers must already lie in [0, 1]."""
     x = np.asarray(x)
     if x.ndim not in (2, 3, 4) or x.shape[0] == 0:
         raise ValueError(f"x must hold images (n, 28, 28), (n, 28, 28, 1) or (n, 784), got shape {x.shape}")
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
-    x = x.astype(np.float32) / np.float32(scale)
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating) or x.dtype == bool):
+        raise ValueError(f"x must hold numbers (uint8 in 0-255 or floats in [0, 1]), got dtype {x.dtype}")
     if x.size != len(x) * 784:
         raise ValueError(f"x must hold 28 x 28 images, got shape {x.shape}")
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / np.float32(255.0)
+    else:
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x contains NaN or inf")
+        if x.min() < 0 or x.max() > 1:
+            raise ValueError(
+                f"x must lie in [0, 1] unless it is uint8 (0-255), got values in [{x.min()}, {x.max()}]: "
+                "divide by 255 or pass uint8"
+            )
+        x = x.astype(np.float32)
     return x.reshape((len(x), *IMAGE_SHAPE))
 
 
 def embed(model, x, batch_size=2048):
     """The embeddings of images ``x`` (see :func:`as_images`) as float32 (n, d), in inference mode."""
+    if not callable(model):
+        raise ValueError(f"model must be a Keras model (callable), got {model!r}")
     images = as_images(x)
     batch_size = positive_int("batch_size", batch_size)
     parts = [
@@ -214,6 +248,27 @@ class PretrainConfig:
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 2e-3
+
+    def __post_init__(self):
+        if isinstance(self.classes, (str, bytes)) or not np.iterable(self.classes):
+            raise ValueError(f"classes must be a tuple of class numbers, got {self.classes!r}")
+        classes = tuple(self.classes)
+        for c in classes:
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0:
+                raise ValueError(f"classes must hold non-negative integers, got {self.classes!r}")
+        if len(set(classes)) != len(classes) or len(classes) < 2:
+            raise ValueError(f"classes must name at least two distinct classes, got {self.classes!r}")
+        object.__setattr__(self, "classes", tuple(int(c) for c in classes))
+        for name in ("samples", "epochs", "batch_size"):
+            positive_int(name, getattr(self, name))
+        if self.samples < len(classes):
+            raise ValueError(f"samples must be at least one per class ({len(classes)}), got {self.samples}")
+        rate = self.learning_rate
+        number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
+        if not (number and np.isfinite(rate) and rate > 0):
+            raise ValueError(f"learning_rate must be a positive finite number, got {rate!r}")
+        if isinstance(rate, (np.integer, np.floating)):  # a plain number, as in the cache key
+            object.__setattr__(self, "learning_rate", rate.item())
 
 
 @dataclass(frozen=True)
@@ -240,6 +295,13 @@ def _fingerprint(*arrays):
 
 def cache_key(config, training, seed, data_fingerprint):
     """The cache file name of one pretrained backbone: a hash of everything that determines it."""
+    if not isinstance(config, BackboneConfig):
+        raise ValueError(f"config must be a BackboneConfig, got {config!r}")
+    if not isinstance(training, PretrainConfig):
+        raise ValueError(f"training must be a PretrainConfig, got {training!r}")
+    if not isinstance(data_fingerprint, str):
+        raise ValueError(f"data_fingerprint must be a str, got {data_fingerprint!r}")
+    seed = _seed("seed", seed)
     description = json.dumps(
         dict(
             format=FORMAT,
@@ -269,14 +331,16 @@ def _stratified(y, classes, samples, seed):
 def pretrain(config, data, training=PretrainConfig(), seed=0, cache=True, verbose=False):
     """Pretrain ``config`` on ``training.classes`` of ``data`` (a :class:`mi_lib.data.FashionMNIST`)
     with a softmax head and Adam; return a :class:`Pretrained`. With ``cache`` the backbone's
-    weights are read from, or written atomically to, ``cache_dir()/backbones``."""
-    import keras
-
-    classes = tuple(int(c) for c in training.classes)
-    if len(set(classes)) < 2:
-        raise ValueError(f"training.classes must name at least two distinct classes, got {training.classes}")
-    positive_int("training.samples", training.samples)
-    positive_int("training.epochs", training.epochs)
+    weights are read from, or written atomically to, ``cache_dir()/backbones``; a process that finds
+    another one pretraining the same backbone waits for it and reads its weights."""
+    if not isinstance(config, BackboneConfig):
+        raise ValueError(f"config must be a BackboneConfig, got {config!r}")
+    if not all(hasattr(data, name) for name in ("x_train", "y_train", "x_test", "y_test")):
+        raise ValueError(f"data must be a FashionMNIST (x_train, y_train, x_test, y_test), got {data!r}")
+    if not isinstance(training, PretrainConfig):
+        raise ValueError(f"training must be a PretrainConfig, got {training!r}")
+    seed, cache, verbose = _seed("seed", seed), _flag("cache", cache), _flag("verbose", verbose)
+    classes = training.classes
     train = _stratified(data.y_train, classes, training.samples, seed)
     test = np.flatnonzero(np.isin(data.y_test, classes))
     x_train, x_test = as_images(data.x_train[train]), as_images(data.x_test[test])
@@ -284,17 +348,47 @@ def pretrain(config, data, training=PretrainConfig(), seed=0, cache=True, verbos
     relabel[list(classes)] = np.arange(len(classes))
     y_train, y_test = relabel[data.y_train[train]], relabel[data.y_test[test]]
 
-    path = Path(cache_dir()) / "backbones" / cache_key(config, training, seed, _fingerprint(x_train, y_train))
     backbone = build_backbone(config, seed)
-    if cache and path.is_file():
-        with np.load(path) as stored:
-            backbone.set_weights([stored[f"w{i}"] for i in range(int(stored["count"]))])
-            return Pretrained(
-                config, seed, backbone, float(stored["test_accuracy"]), float(stored["seconds"]), True
-            )
+    if not cache:
+        return _pretrain(config, seed, backbone, training, (x_train, y_train, x_test, y_test), verbose)
+    path = Path(cache_dir()) / "backbones" / cache_key(config, training, seed, _fingerprint(x_train, y_train))
+    found = _cached(config, seed, backbone, path)
+    if found is None:
+        with exclusive_lock(path.with_suffix(".lock")):
+            # another process may have stored the weights while this one waited for the lock
+            found = _cached(config, seed, backbone, path)
+            if found is None:
+                found = _pretrain(
+                    config, seed, backbone, training, (x_train, y_train, x_test, y_test), verbose
+                )
+                weights = {f"w{i}": w for i, w in enumerate(backbone.get_weights())}
+                stored = dict(weights, count=len(weights), test_accuracy=found.test_accuracy)
+                save_arrays(path, dict(stored, seconds=found.seconds))
+    return found
 
+
+def _cached(config, seed, backbone, path):
+    """The pretrained backbone stored at ``path``, or None when there is none or it cannot be used
+    (reported: see :func:`mi_lib._files.load_arrays`)."""
+    stored = load_arrays(path)
+    if stored is None:
+        return None
+    shapes = [w.shape for w in backbone.get_weights()]
+    expected = {f"w{i}" for i in range(len(shapes))} | {"count", "test_accuracy", "seconds"}
+    if set(stored) != expected or [stored[f"w{i}"].shape for i in range(len(shapes))] != shapes:
+        discard_unreadable(path, f"it does not hold the {len(shapes)} weight arrays of {config.label}")
+        return None
+    backbone.set_weights([stored[f"w{i}"] for i in range(len(shapes))])
+    accuracy, seconds = float(stored["test_accuracy"]), float(stored["seconds"])
+    return Pretrained(config, seed, backbone, accuracy, seconds, True)
+
+
+def _pretrain(config, seed, backbone, training, arrays, verbose):
+    import keras
+
+    x_train, y_train, x_test, y_test = arrays
     started = time.perf_counter()
-    head = keras.layers.Dense(len(classes), activation="softmax", name="pretraining_head")
+    head = keras.layers.Dense(len(training.classes), activation="softmax", name="pretraining_head")
     classifier = keras.Sequential([backbone, head])
     classifier.compile(
         keras.optimizers.Adam(training.learning_rate),
@@ -306,14 +400,10 @@ def pretrain(config, data, training=PretrainConfig(), seed=0, cache=True, verbos
         y_train,
         batch_size=training.batch_size,
         epochs=training.epochs,
-        verbose=int(bool(verbose)) * 2,
+        verbose=int(verbose) * 2,
     )
     accuracy = float(classifier.evaluate(x_test, y_test, batch_size=2048, verbose=0)[1])
-    seconds = time.perf_counter() - started
-    if cache:
-        weights = {f"w{i}": w for i, w in enumerate(backbone.get_weights())}
-        write_atomically(path, dict(weights, count=len(weights), test_accuracy=accuracy, seconds=seconds))
-    return Pretrained(config, seed, backbone, accuracy, seconds, False)
+    return Pretrained(config, seed, backbone, accuracy, time.perf_counter() - started, False)
 
 
 # --- The original configuration: ImageNet models of keras.applications -------------------------
@@ -369,14 +459,11 @@ APPLICATIONS = {
 WEIGHTS_VARIABLE = "MI_IMAGENET_WEIGHTS_DIR"
 
 
-class Unavailable(Exception):  # a reason to skip, not an error of the caller
-    """A model or data set of the original configuration is not available here; str() says why."""
-
-
 def weights_folders(weights_dir=None):
     """Where ImageNet weights are looked for: ``weights_dir``, ``$MI_IMAGENET_WEIGHTS_DIR``, and
     Keras' own cache (``$KERAS_HOME`` or ``~/.keras``, then ``models``), where keras.applications
     puts what it downloads."""
+    _folder("weights_dir", weights_dir)
     folders = [Path(weights_dir).expanduser()] if weights_dir is not None else []
     if os.environ.get(WEIGHTS_VARIABLE):
         folders.append(Path(os.environ[WEIGHTS_VARIABLE]).expanduser())
@@ -392,7 +479,11 @@ def load_application(name, weights_dir=None, download=False):
 
     import keras
 
+    if not isinstance(name, str):
+        raise ValueError(f"name must be one of {sorted(APPLICATIONS)}, got {name!r}")
     choice("name", name, APPLICATIONS)
+    _folder("weights_dir", weights_dir)
+    _flag("download", download)
     app = APPLICATIONS[name]
     found = next(
         (f / app.weights_file for f in weights_folders(weights_dir) if (f / app.weights_file).is_file()), None
@@ -417,6 +508,16 @@ def load_application(name, weights_dir=None, download=False):
 def load_applications(names=tuple(APPLICATIONS), weights_dir=None, download=False, report=print):
     """Every model of ``names`` that can be loaded, as {name: (model, preprocess, size)}; each one
     that cannot is skipped with its reason passed to ``report``."""
+    if isinstance(names, str) or not np.iterable(names):
+        raise ValueError(f"names must be a list of model names, got {names!r}")
+    for name in names:
+        if not isinstance(name, str):
+            raise ValueError(f"names must be a list of model names, got {names!r}")
+        choice("names", name, APPLICATIONS)
+    _folder("weights_dir", weights_dir)
+    _flag("download", download)
+    if not callable(report):
+        raise ValueError(f"report must be callable (print, list.append), got {report!r}")
     loaded = {}
     for name in names:
         try:
@@ -424,37 +525,3 @@ def load_applications(names=tuple(APPLICATIONS), weights_dir=None, download=Fals
         except Unavailable as reason:
             report(f"skipped {name}: {reason}")
     return loaded
-
-
-CATS_VS_DOGS_VARIABLE = "MI_CATS_VS_DOGS_DIR"
-
-
-def load_cats_vs_dogs(directory=None, size=224, per_class=1000, seed=0):
-    """The cats-vs-dogs images of the original study (the Kaggle/Microsoft "PetImages" set that
-    TensorFlow Datasets also serves) from a local folder with ``Cat/`` and ``Dog/`` subfolders:
-    ``directory`` or ``$MI_CATS_VS_DOGS_DIR``. Returns float32 images (n, size, size, 3) in [0, 255]
-    and labels (0 cat, 1 dog); ``per_class`` images of each, drawn with ``seed``. Files that do not
-    decode (the set has some) are skipped. Raises :class:`Unavailable` when there is no such folder."""
-    import tensorflow as tf
-
-    folder = directory or os.environ.get(CATS_VS_DOGS_VARIABLE)
-    if not folder:
-        raise Unavailable(f"no cats-vs-dogs folder: pass directory= or set ${CATS_VS_DOGS_VARIABLE}")
-    folder = Path(folder).expanduser()
-    images, labels = [], []
-    for label, sub in enumerate(("Cat", "Dog")):
-        files = sorted((folder / sub).glob("*.jp*g")) if (folder / sub).is_dir() else []
-        if not files:
-            raise Unavailable(f"no cats-vs-dogs images in {folder / sub}")
-        kept = 0
-        for path in np.random.default_rng([seed, label]).permutation(files):
-            try:
-                image = tf.io.decode_jpeg(tf.io.read_file(str(path)), channels=3)
-            except tf.errors.InvalidArgumentError:
-                continue
-            images.append(tf.image.resize(image, (size, size)).numpy())
-            labels.append(label)
-            kept += 1
-            if kept == per_class:
-                break
-    return np.stack(images).astype(np.float32), np.asarray(labels, np.int64)

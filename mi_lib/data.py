@@ -160,8 +160,11 @@ def fashion_mnist_candidates():
 def find_fashion_mnist(directory=None):
     """The first folder holding all four Fashion-MNIST files: ``directory`` alone if given, else the
     folders of :func:`fashion_mnist_candidates`. Raises FileNotFoundError saying how to get them."""
+    import os
     from pathlib import Path
 
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise ValueError(f"directory must be a path (str or os.PathLike) or None, got {directory!r}")
     folders = [Path(directory).expanduser()] if directory is not None else fashion_mnist_candidates()
     for folder in folders:
         if all((folder / name).is_file() for name in FASHION_MNIST_FILES):
@@ -174,6 +177,8 @@ def load_fashion_mnist(directory=None, download=False):
     """Fashion-MNIST from local files (see :func:`find_fashion_mnist`). With ``download=True`` and
     nothing local, Keras downloads it to its cache; off by default, since the course never touches
     the network while it runs."""
+    if not isinstance(download, (bool, np.bool_)):
+        raise ValueError(f"download must be True or False, got {download!r}")
     try:
         folder = find_fashion_mnist(directory)
     except FileNotFoundError:
@@ -189,3 +194,52 @@ def load_fashion_mnist(directory=None, download=False):
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError(f"Fashion-MNIST in {folder}: images and labels differ in number")
     return FashionMNIST(x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64), str(folder))
+
+
+# --- The cats-vs-dogs images of the original study (the backbones' second task, chapter 7) ----------
+
+
+class Unavailable(Exception):  # a reason to skip, not an error of the caller
+    """A model or data set of the original configuration is not available here; str() says why."""
+
+
+CATS_VS_DOGS_VARIABLE = "MI_CATS_VS_DOGS_DIR"
+
+
+def load_cats_vs_dogs(directory=None, size=224, per_class=1000, seed=0):
+    """The cats-vs-dogs images of the original study (the Kaggle/Microsoft "PetImages" set that
+    TensorFlow Datasets also serves) from a local folder with ``Cat/`` and ``Dog/`` subfolders:
+    ``directory`` or ``$MI_CATS_VS_DOGS_DIR``. Returns float32 images (n, size, size, 3) in [0, 255]
+    and labels (0 cat, 1 dog); ``per_class`` images of each, drawn with ``seed``. Files that do not
+    decode (the set has some) are skipped. Raises :class:`Unavailable` when there is no such folder."""
+    import os
+    from pathlib import Path
+
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise ValueError(f"directory must be a path (str or os.PathLike) or None, got {directory!r}")
+    size, per_class = positive_int("size", size), positive_int("per_class", per_class)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    import tensorflow as tf
+
+    folder = directory or os.environ.get(CATS_VS_DOGS_VARIABLE)
+    if not folder:
+        raise Unavailable(f"no cats-vs-dogs folder: pass directory= or set ${CATS_VS_DOGS_VARIABLE}")
+    folder = Path(folder).expanduser()
+    images, labels = [], []
+    for label, sub in enumerate(("Cat", "Dog")):
+        files = sorted((folder / sub).glob("*.jp*g")) if (folder / sub).is_dir() else []
+        if not files:
+            raise Unavailable(f"no cats-vs-dogs images in {folder / sub}")
+        kept = 0
+        for path in np.random.default_rng([seed, label]).permutation(files):
+            try:
+                image = tf.io.decode_jpeg(tf.io.read_file(str(path)), channels=3)
+            except tf.errors.InvalidArgumentError:
+                continue
+            images.append(tf.image.resize(image, (size, size)).numpy())
+            labels.append(label)
+            kept += 1
+            if kept == per_class:
+                break
+    return np.stack(images).astype(np.float32), np.asarray(labels, np.int64)

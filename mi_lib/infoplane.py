@@ -20,9 +20,11 @@ gradient is checked against TensorFlow's automatic differentiation in the tests.
 embeds in its critic.
 
 Runs are cached on disk, keyed by the configuration and a fingerprint of the data: a checkpoint is
-written atomically at every recorded epoch, so an interrupted run resumes where it stopped, and the
-finished record replaces the checkpoint atomically. ``$MI_CACHE_DIR`` moves the cache; by default it
-is ``.mi_cache/`` at the root of the project.
+written atomically at every recorded epoch, so an interrupted (even killed) run resumes where it
+stopped, and the finished record replaces the checkpoint atomically. A cache file that cannot be read
+is reported and recomputed; two processes asking for the same record train it once (the second waits
+for the first). ``$MI_CACHE_DIR`` moves the cache; by default it is ``.mi_cache/`` at the root of the
+project (see :mod:`mi_lib._files`).
 """
 
 import hashlib
@@ -34,15 +36,19 @@ from pathlib import Path
 
 import numpy as np
 
-from mi_lib import _files
 from mi_lib._checks import as_samples, choice, fraction, positive_int
-from mi_lib._files import project_folder
+from mi_lib._files import cache_dir, discard_unreadable, exclusive_lock, load_arrays, save_arrays
 
 ACTIVATIONS = ("tanh", "relu")
-CACHE_VARIABLE = "MI_CACHE_DIR"
 FORMAT = 1  # bump when the layout of the cached record changes
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-7  # Keras' default
+
+
+def _as_tuple(name, value):
+    if isinstance(value, (str, bytes)) or not np.iterable(value):
+        raise ValueError(f"{name} must be a tuple of integers, got {value!r}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class TrainingConfig:
     seeds: tuple = field(default=(0,))  # one network per seed: its split, initial weights, batches
 
     def __post_init__(self):
-        hidden = tuple(self.hidden)
+        hidden = _as_tuple("hidden", self.hidden)
         if not hidden:
             raise ValueError("hidden must name at least one hidden layer width")
         for width in hidden:
@@ -69,9 +75,13 @@ class TrainingConfig:
         fraction("train_fraction", self.train_fraction)
         for name in ("epochs", "records", "batch_size"):
             positive_int(name, getattr(self, name))
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
-        seeds = tuple(self.seeds)
+        rate = self.learning_rate
+        number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
+        if not (number and np.isfinite(rate) and rate > 0):
+            raise ValueError(f"learning_rate must be a positive finite number, got {rate!r}")
+        if isinstance(rate, (np.integer, np.floating)):  # a plain number, as in the cache key
+            object.__setattr__(self, "learning_rate", rate.item())
+        seeds = _as_tuple("seeds", self.seeds)
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty tuple of distinct integers, got {self.seeds!r}")
         for s in seeds:
@@ -87,21 +97,6 @@ class TrainingConfig:
         """Epoch 0 (the initial weights) and ``records`` log-spaced epochs up to ``epochs``."""
         spaced = np.round(np.logspace(0, np.log10(self.epochs), self.records)).astype(int)
         return np.unique(np.concatenate([[0], spaced, [self.epochs]]))
-
-
-def cache_dir():
-    """``$MI_CACHE_DIR`` if set, else ``.mi_cache`` in the project: the nearest folder at or above
-    the working directory that holds a ``pyproject.toml`` (else the working directory)."""
-    configured = os.environ.get(CACHE_VARIABLE)
-    if configured:
-        return Path(configured).expanduser()
-    return project_folder() / ".mi_cache"
-
-
-def write_atomically(path, arrays):
-    """Write ``arrays`` (a dict) as an .npz at ``path``, never leaving a partial file (see
-    :func:`mi_lib._files.write_atomically`)."""
-    _files.write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def _activate(z, activation):
@@ -126,8 +121,42 @@ def _forward(weights, biases, x, activation):
 def loss_and_gradients(weights, biases, x, y_onehot, activation):
     """Mean softmax cross-entropy of stacked networks on a batch, and its gradients by backprop.
 
-    weights[i] (K, d_in, d_out), biases[i] (K, d_out), x (K, b, d), y_onehot (K, b, 2). Returns
+    weights[i] (K, d_in, d_out), biases[i] (K, d_out), x (K, b, d), y_onehot (K, b, c). Returns
     (loss (K,), weight gradients, bias gradients)."""
+    choice("activation", activation, ACTIVATIONS)
+    weights, biases = list(weights), list(biases)
+    if not weights or len(biases) != len(weights):
+        raise ValueError(
+            f"weights and biases must be lists of one array per layer, got {len(weights)} and {len(biases)}"
+        )
+    x = _finite_array("x", x, 3)
+    k, width = x.shape[0], x.shape[2]
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        w, b = _finite_array(f"weights[{i}]", w, 3), _finite_array(f"biases[{i}]", b, 2)
+        if w.shape[:2] != (k, width) or b.shape != (k, w.shape[2]):
+            raise ValueError(
+                f"weights[{i}] {w.shape} and biases[{i}] {b.shape} must be ({k}, {width}, d) and ({k}, d) "
+                "to follow the previous layer"
+            )
+        weights[i], biases[i], width = w, b, w.shape[2]
+    y_onehot = _finite_array("y_onehot", y_onehot, 3)
+    if y_onehot.shape != (*x.shape[:2], width):
+        raise ValueError(f"y_onehot must have shape {(*x.shape[:2], width)}, got {y_onehot.shape}")
+    return _loss_and_gradients(weights, biases, x, y_onehot, activation)
+
+
+def _finite_array(name, value, ndim):
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.number) and array.ndim == ndim and array.size):
+        raise ValueError(
+            f"{name} must be a non-empty {ndim}-D numeric array, got {array.dtype} {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return array
+
+
+def _loss_and_gradients(weights, biases, x, y_onehot, activation):
     outputs, logits, probabilities = _forward(weights, biases, x, activation)
     n = x.shape[1]
     log_probabilities = logits - logits.max(-1, keepdims=True)
@@ -165,10 +194,23 @@ class Recording:
     def layers(self):
         return len(self.weights)
 
+    def _check_indices(self, seed_index, record_index):
+        for name, value, size in (
+            ("seed_index", seed_index, len(self.config.seeds)),
+            ("record_index", record_index, len(self.epochs)),
+        ):
+            if isinstance(value, bool) or not (
+                isinstance(value, (int, np.integer)) and -size <= value < size
+            ):
+                raise ValueError(f"{name} must be an integer in [-{size}, {size}), got {value!r}")
+
     def activations(self, x, seed_index=0, record_index=-1):
         """The activations of every layer (hidden layers, then the softmax output) on inputs x (n, 12)
         for one seed and one recorded epoch: a list of float64 arrays (n, width)."""
         x = as_samples("x", x)
+        if x.shape[1] != self.weights[0].shape[2]:
+            raise ValueError(f"x must have {self.weights[0].shape[2]} columns (the inputs), got {x.shape[1]}")
+        self._check_indices(seed_index, record_index)
         weights = [w[seed_index, record_index][None] for w in self.weights]
         biases = [b[seed_index, record_index][None] for b in self.biases]
         outputs, _, probabilities = _forward(weights, biases, x[None], self.config.activation)
@@ -179,8 +221,9 @@ class Recording:
         frozen Keras model from the inputs (n, 12) float32 to its activations."""
         import keras
 
-        if not (isinstance(layer, (int, np.integer)) and 0 <= layer < self.layers):
+        if isinstance(layer, bool) or not (isinstance(layer, (int, np.integer)) and 0 <= layer < self.layers):
             raise ValueError(f"layer must be an integer in [0, {self.layers}), got {layer!r}")
+        self._check_indices(seed_index, record_index)
         inputs = keras.Input((self.weights[0].shape[2],))
         h = inputs
         for i in range(layer + 1):
@@ -274,7 +317,7 @@ def _train_epoch(state, shapes, x_train, y_train, config, epoch):
     batches = 0
     for start in range(0, n_train, batch):
         index = order[:, start : start + batch]
-        _, grad_w, grad_b = loss_and_gradients(
+        _, grad_w, grad_b = _loss_and_gradients(
             weights, biases, x_train[rows, index], y_train[rows, index], config.activation
         )
         parts = [g for pair in zip(grad_w, grad_b, strict=True) for g in pair]
@@ -298,15 +341,40 @@ def _train_epoch(state, shapes, x_train, y_train, config, epoch):
     return norm_mean, norm_std
 
 
+def _check_data(x, y):
+    x = as_samples("x", x)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f"y must be a 1-D array of {len(x)} labels (one per row of x), got shape {y.shape}")
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool) or not np.isin(y, (0, 1)).all():
+        raise ValueError("y must hold binary labels 0 and 1")
+    return x, y.astype(np.int64)
+
+
+def _check_options(cache, directory, progress, checkpoint_seconds, on_checkpoint):
+    for name, value in (("cache", cache), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        raise ValueError(f"directory must be a path (str or os.PathLike) or None, got {directory!r}")
+    number = isinstance(checkpoint_seconds, (int, float, np.integer, np.floating))
+    if isinstance(checkpoint_seconds, bool) or not (number and checkpoint_seconds >= 0):
+        raise ValueError(f"checkpoint_seconds must be a number >= 0, got {checkpoint_seconds!r}")
+    if on_checkpoint is not None and not callable(on_checkpoint):
+        raise ValueError(f"on_checkpoint must be callable or None, got {on_checkpoint!r}")
+
+
 def record_training(
     config, x, y, *, cache=True, directory=None, progress=False, checkpoint_seconds=10.0, on_checkpoint=None
 ):
     """Train the networks of ``config`` on patterns ``x`` (n, d) with labels ``y`` (n,) in {0, 1}
     and return their :class:`Recording`, from the cache when it is there.
 
-    cache: read and write the on-disk cache (in ``directory``, default :func:`cache_dir`). A run
-        that was interrupted resumes from its last checkpoint, with the same result as an
-        uninterrupted one.
+    cache: read and write the on-disk cache (in ``directory``, default :func:`mi_lib._files.cache_dir`).
+        A run that was interrupted, even killed, resumes from its last checkpoint, with the same
+        result as an uninterrupted one. A cache file that cannot be read is reported (a
+        ``CacheWarning`` naming it) and recomputed. Two processes recording the same configuration
+        do not both train: the second waits for the first and reads its record.
     checkpoint_seconds: a checkpoint is written at the first recorded epoch after this many seconds
         since the last one (0: at every recorded epoch).
     on_checkpoint: called with the epoch after every checkpoint is written (the tests interrupt a
@@ -314,20 +382,30 @@ def record_training(
     """
     if not isinstance(config, TrainingConfig):
         raise ValueError(f"config must be a TrainingConfig, got {type(config).__name__}")
-    x = as_samples("x", x)
-    y = np.asarray(y)
-    if y.ndim != 1 or len(y) != len(x):
-        raise ValueError(f"y must be a 1-D array of {len(x)} labels (one per row of x), got shape {y.shape}")
-    if not np.isin(y, (0, 1)).all():
-        raise ValueError("y must hold binary labels 0 and 1")
-    y = y.astype(np.int64)
+    x, y = _check_data(x, y)
+    _check_options(cache, directory, progress, checkpoint_seconds, on_checkpoint)
+    if not cache:
+        return _train(config, x, y, None, None, progress, checkpoint_seconds, on_checkpoint)
     key = _fingerprint(config, x, y)
-    folder = Path(directory) if directory is not None else cache_dir()
-    final_path = folder / "infoplane" / f"{key}.npz"
-    checkpoint_path = folder / "infoplane" / f"{key}.checkpoint.npz"
-    if cache and final_path.exists():
-        return _load(config, final_path, x.shape[1])
+    folder = (Path(directory) if directory is not None else cache_dir()) / "infoplane"
+    final_path = folder / f"{key}.npz"
+    recording = _load(config, final_path, len(x), x.shape[1])
+    if recording is None:
+        with exclusive_lock(folder / f"{key}.lock"):
+            # another process may have stored the record while this one waited for the lock
+            recording = _load(config, final_path, len(x), x.shape[1])
+            if recording is None:
+                checkpoint_path = folder / f"{key}.checkpoint.npz"
+                recording = _train(
+                    config, x, y, checkpoint_path, final_path, progress, checkpoint_seconds, on_checkpoint
+                )
+    return recording
 
+
+def _train(config, x, y, checkpoint_path, final_path, progress, checkpoint_seconds, on_checkpoint):
+    """Train (or resume from ``checkpoint_path``), checkpointing and storing the record at
+    ``final_path``; without paths, in memory only."""
+    cache = final_path is not None
     layers = len(config.widths)
     recorded = config.recorded_epochs()
     state, n_train, shapes = _initial_state(config, x.shape[1], len(x))
@@ -340,10 +418,8 @@ def record_training(
         "test_accuracy": np.zeros((k, len(recorded))),
         "records": np.zeros((k, len(recorded), state["params"].shape[1])),
     }
-    if cache and checkpoint_path.exists():
-        with np.load(checkpoint_path) as saved:
-            for name in saved.files:
-                (history if name in history else state)[name] = saved[name].copy()
+    if cache:
+        _restore(checkpoint_path, state, history)
 
     rows = np.arange(k)[:, None]
     train_index = state["split"][:, :n_train]
@@ -365,7 +441,7 @@ def record_training(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=config.epochs, initial=epoch, desc=_describe(config), unit="epoch")
+        bar = tqdm(total=config.epochs, initial=epoch, desc=_describe(config, x.shape[1]), unit="epoch")
     while epoch < config.epochs:
         norms = _train_epoch(state, shapes, x_train, y_train, config, epoch)
         history["gradient_mean"][:, epoch], history["gradient_std"][:, epoch] = norms
@@ -378,7 +454,7 @@ def record_training(
             state["seconds"] = np.array(time.perf_counter() - started)
             due = time.perf_counter() - last_checkpoint >= checkpoint_seconds
             if cache and due and epoch < config.epochs:
-                write_atomically(checkpoint_path, {**state, **history})
+                save_arrays(checkpoint_path, {**state, **history})
                 last_checkpoint = time.perf_counter()
                 if on_checkpoint is not None:
                     on_checkpoint(epoch)
@@ -387,13 +463,40 @@ def record_training(
     arrays = {**history, "split": state["split"], "epochs": recorded}
     arrays["seconds"] = np.array(time.perf_counter() - started)
     if cache:
-        write_atomically(final_path, arrays)
+        save_arrays(final_path, arrays)
         checkpoint_path.unlink(missing_ok=True)
     return _from_arrays(config, arrays, x.shape[1])
 
 
-def _describe(config):
-    sizes = "-".join(str(w) for w in (12, *config.widths))
+def _layout_problem(arrays, expected):
+    """Why ``arrays`` (name -> array) do not match ``expected`` (name -> (shape, dtype kind)); None
+    when they do."""
+    if set(arrays) != set(expected):
+        return f"holds arrays {sorted(arrays)}, expected {sorted(expected)}"
+    for name, (shape, kind) in expected.items():
+        found = arrays[name]
+        if found.shape != tuple(shape) or found.dtype.kind != kind:
+            return f"{name} is {found.dtype} {found.shape}, expected kind {kind!r} {tuple(shape)}"
+    return None
+
+
+def _restore(path, state, history):
+    """Fill ``state`` and ``history`` from the checkpoint at ``path`` if there is a usable one."""
+    saved = load_arrays(path)
+    if saved is None:
+        return
+    problem = _layout_problem(
+        saved, {name: (a.shape, a.dtype.kind) for name, a in {**state, **history}.items()}
+    )
+    if problem is not None:
+        discard_unreadable(path, problem)
+        return
+    for name, value in saved.items():
+        (history if name in history else state)[name] = np.array(value)
+
+
+def _describe(config, n_inputs):
+    sizes = "-".join(str(w) for w in (n_inputs, *config.widths))
     return f"{sizes} {config.activation}, {config.train_fraction:.0%} train, {len(config.seeds)} seeds"
 
 
@@ -415,6 +518,27 @@ def _from_arrays(config, arrays, n_inputs):
     )
 
 
-def _load(config, path, n_inputs):
-    with np.load(path) as saved:
-        return _from_arrays(config, {name: saved[name] for name in saved.files}, n_inputs)
+def _load(config, path, n_patterns, n_inputs):
+    """The finished record at ``path``, or None when there is none or it cannot be used (reported)."""
+    arrays = load_arrays(path)
+    if arrays is None:
+        return None
+    k, epochs, recorded = len(config.seeds), config.epochs, config.recorded_epochs()
+    size = sum(int(np.prod(shape)) for shape in _shapes(config, n_inputs))
+    r = len(recorded)
+    expected = {
+        "gradient_mean": ((k, epochs, len(config.widths)), "f"),
+        "gradient_std": ((k, epochs, len(config.widths)), "f"),
+        **{name: ((k, r), "f") for name in ("loss", "train_accuracy", "test_accuracy")},
+        "records": ((k, r, size), "f"),
+        "split": ((k, n_patterns), "i"),
+        "epochs": ((r,), "i"),
+        "seconds": ((), "f"),
+    }
+    problem = _layout_problem(arrays, expected)
+    if problem is None and not np.array_equal(arrays["epochs"], recorded):
+        problem = "its recorded epochs are not those of the configuration"
+    if problem is not None:
+        discard_unreadable(path, problem)
+        return None
+    return _from_arrays(config, arrays, n_inputs)

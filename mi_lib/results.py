@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from mi_lib._files import project_folder, write_atomically
+from mi_lib._files import project_folder, write_file_atomically
 
 RESULTS_VARIABLE = "MI_RESULTS_DIR"
 CHAPTER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -28,6 +28,10 @@ def results_dir():
 
 
 def _number(name, value):
+    if (
+        isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
+    ):  # not a measurement
+        raise ValueError(f"{name} must be a number, got {value!r}: record a count or a fraction instead")
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -47,14 +51,16 @@ def record(chapter, profile, **values):
     if profile_name not in ("quick", "full"):
         raise ValueError(f"profile must be the quick or full Profile (or its name), got {profile!r}")
     if not values:
-        raise ValueError("record needs at least one value, given as name=number")
+        raise ValueError("values: record needs at least one value, given as name=number")
     numbers = {name: _number(name, value) for name, value in values.items()}
     path = results_dir() / f"{chapter}.json"
     current = load().get(chapter, {}) if path.exists() else {}
     if current.get("profile") != profile_name:
         current = {}  # numbers of another profile must not mix with these
     merged = {"profile": profile_name, "values": {**current.get("values", {}), **numbers}}
-    return write_atomically(path, lambda file: json.dump(merged, file, indent=1, sort_keys=True), mode="w")
+    return write_file_atomically(
+        path, lambda file: json.dump(merged, file, indent=1, sort_keys=True), mode="w"
+    )
 
 
 def load():

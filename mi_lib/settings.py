@@ -11,6 +11,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 PROFILE_VARIABLE = "MI_PROFILE"
 
 
@@ -41,20 +43,33 @@ def gpu_names():
 
 def profile(name=None):
     """Resolve the run profile: ``name`` if given, else ``$MI_PROFILE``, else ``auto``."""
+    return _resolve(name, "name")
+
+
+def _resolve(name, argument):
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"{argument} must be one of quick, full, auto (or None), got {name!r}")
+    source = argument if name else f"${PROFILE_VARIABLE}"
     name = name or os.environ.get(PROFILE_VARIABLE, "auto") or "auto"
     name = name.strip().lower()
     if name == "auto":
         name = "full" if gpu_names() else "quick"
     if name not in PROFILES:
-        raise ValueError(f"{PROFILE_VARIABLE} (profile) must be one of quick, full, auto; got {name!r}")
+        raise ValueError(f"{source} must be one of quick, full, auto; got {name!r}")
     return PROFILES[name]
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    return int(seed)
 
 
 def seed_everything(seed):
     """Seed Python's ``random``, numpy and TensorFlow/Keras from one integer."""
     import keras
 
-    keras.utils.set_random_seed(int(seed))
+    keras.utils.set_random_seed(_check_seed(seed))
 
 
 def device_description():
@@ -69,10 +84,12 @@ def device_description():
 
 
 def banner(prof):
+    """The line every chapter prints first: profile, device and versions."""
     import keras
-    import numpy as np
     import tensorflow as tf
 
+    if not isinstance(prof, Profile):
+        raise ValueError(f"prof must be a Profile (see profile()), got {prof!r}")
     return (
         f"mi_lib | profile {prof.name} | device {device_description()} | "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, numpy {np.__version__}"
@@ -87,7 +104,10 @@ def setup(seed=0, profile_name=None, verbose=True):
     banner; return the Profile."""
     import matplotlib.pyplot as plt
 
-    prof = profile(profile_name)
+    seed = _check_seed(seed)
+    if not isinstance(verbose, (bool, np.bool_)):
+        raise ValueError(f"verbose must be True or False, got {verbose!r}")
+    prof = _resolve(profile_name, "profile_name")
     seed_everything(seed)
     plt.style.use(STYLE)
     if verbose:

@@ -52,6 +52,17 @@ class GaussianPrior:
     variance: tuple
 
 
+def _check_model(model):
+    if not (getattr(model, "built", False) and getattr(model, "trainable_variables", None)):
+        raise ValueError(f"model must be a built Keras model with trainable weights, got {model!r}")
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 @dataclass(frozen=True)
 class WeightsInformation:
     """An IIW estimate in nats (module docstring): ``layers`` and ``fisher_distance`` have one entry
@@ -81,15 +92,21 @@ def prior_from_heldout(model, initial_weights, heldout_weights, floor=1e-8):
     trained on held-out data from ``initial_weights``), variance per layer = the mean squared
     distance that training moved the layer's weights (at least ``floor``). Both are lists of arrays
     in ``model.trainable_variables`` order, as ``[v.numpy() for v in model.trainable_variables]``."""
-    initial = [np.asarray(w, dtype=np.float64) for w in initial_weights]
-    heldout = [np.asarray(w, dtype=np.float64) for w in heldout_weights]
+    _check_model(model)
     shapes = [tuple(v.shape) for v in model.trainable_variables]
     positive_number("floor", floor)
-    for name, arrays in (("initial_weights", initial), ("heldout_weights", heldout)):
-        if [a.shape for a in arrays] != shapes:
-            raise ValueError(
-                f"{name} has arrays of shapes {[a.shape for a in arrays]}, the model's variables {shapes}"
-            )
+    arrays = {}
+    for name, given in (("initial_weights", initial_weights), ("heldout_weights", heldout_weights)):
+        try:
+            arrays[name] = [np.asarray(w, dtype=np.float64) for w in given]
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name} must be a list of numeric arrays: {error}") from None
+        if [a.shape for a in arrays[name]] != shapes:
+            found = [a.shape for a in arrays[name]]
+            raise ValueError(f"{name} has arrays of shapes {found}, the model's variables {shapes}")
+        if not all(np.all(np.isfinite(a)) for a in arrays[name]):
+            raise ValueError(f"{name} contains NaN or inf")
+    initial, heldout = arrays["initial_weights"], arrays["heldout_weights"]
     variances = []
     for _, indices in _layer_blocks(model):
         moved = np.concatenate([(heldout[i] - initial[i]).ravel() for i in indices])
@@ -110,6 +127,9 @@ def _check_prior(prior, model, blocks):
             raise ValueError(
                 f"prior.mean[{i}] has shape {np.shape(mean)}, the model's {v.name} {tuple(v.shape)}"
             )
+        mean = np.asarray(mean)
+        if not np.issubdtype(mean.dtype, np.number) or not np.all(np.isfinite(mean)):
+            raise ValueError(f"prior.mean[{i}] must hold finite numbers")
     if len(prior.variance) != len(blocks):
         raise ValueError(
             f"prior.variance has {len(prior.variance)} entries but the model has "
@@ -129,8 +149,8 @@ def _check_data(model, x, y, loss):
     expected = tuple(model.input_shape[1:])
     if tuple(x.shape[1:]) != expected:
         raise ValueError(f"x has samples of shape {x.shape[1:]} but the model expects {expected}")
-    if len(y) != len(x):
-        raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
+    if y.ndim == 0 or len(y) != len(x):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y) if y.ndim else 'none (a scalar)'}")
     outputs = tuple(model.output_shape[1:])
     if loss == "crossentropy":
         if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
@@ -176,7 +196,17 @@ def _jacobian_function(model, loss):
 def per_sample_gradients(model, x, y, loss="crossentropy", noise_variance=1.0, chunk=128):
     """Gradients of every sample's negative log-likelihood with respect to every trainable variable:
     a list, one (n, variable size) float32 array per variable. ``crossentropy``: the model outputs
-    logits and ``y`` holds integer labels; ``gaussian``: y = model(x) + N(0, noise_variance)."""
+    logits and ``y`` holds integer labels; ``gaussian``: y = model(x) + N(0, noise_variance).
+    ``chunk`` samples are differentiated at a time."""
+    choice("loss", loss, LOSSES)
+    positive_number("noise_variance", noise_variance)
+    chunk = positive_int("chunk", chunk)
+    _check_model(model)
+    x, y = _check_data(model, x, y, loss)
+    return _per_sample_gradients(model, x, y, loss, noise_variance, chunk)
+
+
+def _per_sample_gradients(model, x, y, loss, noise_variance, chunk=128):
     import tensorflow as tf
 
     jacobian = _jacobian_function(model, loss)
@@ -203,15 +233,15 @@ def information_in_weights(
     choice("loss", loss, LOSSES)
     positive_number("noise_variance", noise_variance)
     fisher_samples = positive_int("fisher_samples", fisher_samples)
-    if not model.built or not model.trainable_variables:
-        raise ValueError("model must be a built Keras model with trainable weights")
+    seed = _check_seed(seed)
+    _check_model(model)
     x, y = _check_data(model, x, y, loss)
     blocks = _layer_blocks(model)
     _check_prior(prior, model, blocks)
 
     n = len(x)
     rows = np.random.default_rng(seed).permutation(n)[: min(fisher_samples, n)]
-    grads = per_sample_gradients(model, x[rows], y[rows], loss, noise_variance)
+    grads = _per_sample_gradients(model, x[rows], y[rows], loss, noise_variance)
     m = len(rows)
     weights = [v.numpy().astype(np.float64) for v in model.trainable_variables]
 
@@ -236,8 +266,11 @@ def information_in_weights(
 def generalisation_bound(information, n, sigma=1.0):
     """Xu & Raginsky's bound on the expected generalisation gap, sqrt(2 sigma^2 I(w; S) / n), for a
     loss that is sigma-sub-Gaussian (sigma = 1/2 for a loss in [0, 1], such as the 0-1 error)."""
-    information = np.asarray(information, dtype=np.float64)
-    if np.any(~np.isfinite(information)) or np.any(information < 0):
+    try:
+        information = np.asarray(information, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"information must be numbers (nats), got {information!r}") from None
+    if information.size == 0 or np.any(~np.isfinite(information)) or np.any(information < 0):
         raise ValueError("information must be finite and non-negative (nats)")
     n = positive_int("n", n)
     positive_number("sigma", sigma)

@@ -1,6 +1,7 @@
 """The backbone zoo, its pretraining cache, and the keras.applications configuration that is
 skipped, with its reason, where ImageNet weights are not on disk."""
 
+import re
 from collections import Counter
 
 import keras
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from mi_lib import backbones
+from mi_lib._files import CacheWarning
 from mi_lib.backbones import ZOO, BackboneConfig, PretrainConfig
 from mi_lib.data import FashionMNIST
 
@@ -75,6 +77,23 @@ def test_pretraining_is_cached_by_configuration(tmp_path, monkeypatch):
     other = backbones.pretrain(config, fashion, training, seed=1)
     assert not other.cached
     assert len(list((tmp_path / "backbones").glob("*.npz"))) == 2
+
+
+def test_an_unreadable_weights_file_is_reported_and_the_backbone_trained_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("MI_CACHE_DIR", str(tmp_path))
+    fashion = tiny_data()
+    config, training = ZOO[6], PretrainConfig(classes=(1, 3, 5, 7), samples=64, epochs=1, batch_size=32)
+    backbones.pretrain(config, fashion, training, seed=0)
+    [path] = (tmp_path / "backbones").glob("*.npz")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.warns(CacheWarning, match=re.escape(str(path))) as caught:
+        again = backbones.pretrain(config, fashion, training, seed=0)
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    assert not again.cached
+    third = backbones.pretrain(config, fashion, training, seed=0)  # stored again, readable
+    assert third.cached and third.test_accuracy == again.test_accuracy
+    x = fashion.x_test[:6]
+    np.testing.assert_array_equal(backbones.embed(third.model, x), backbones.embed(again.model, x))
 
 
 def test_cache_keys_change_with_everything_that_determines_the_weights():
@@ -159,26 +178,3 @@ def test_a_corrupt_weights_file_is_a_reason_to_skip(monkeypatch, no_imagenet_wei
     reasons = []
     assert backbones.load_applications(["Tiny"], weights_dir=no_imagenet_weights, report=reasons.append) == {}
     assert reasons and reasons[0].startswith("skipped Tiny: Tiny could not be loaded")
-
-
-def test_cats_vs_dogs_without_a_folder_is_unavailable(tmp_path, monkeypatch):
-    monkeypatch.delenv(backbones.CATS_VS_DOGS_VARIABLE, raising=False)
-    with pytest.raises(backbones.Unavailable, match=backbones.CATS_VS_DOGS_VARIABLE):
-        backbones.load_cats_vs_dogs()
-    with pytest.raises(backbones.Unavailable, match="Cat"):
-        backbones.load_cats_vs_dogs(tmp_path)
-
-
-def test_cats_vs_dogs_reads_a_petimages_folder_and_skips_broken_files(tmp_path):
-    import tensorflow as tf
-
-    for label, sub in enumerate(("Cat", "Dog")):
-        (tmp_path / sub).mkdir()
-        for i in range(3):
-            image = tf.fill((20, 30, 3), tf.constant(40 + 100 * label, tf.uint8))
-            tf.io.write_file(str(tmp_path / sub / f"{i}.jpg"), tf.io.encode_jpeg(image))
-        (tmp_path / sub / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    x, y = backbones.load_cats_vs_dogs(tmp_path, size=8, per_class=3)
-    assert x.shape == (6, 8, 8, 3) and x.dtype == np.float32
-    assert sorted(y.tolist()) == [0, 0, 0, 1, 1, 1]
-    assert x[y == 1].mean() > x[y == 0].mean() + 50  # the dogs are the brighter pictures here

@@ -1,8 +1,11 @@
-"""The 12-bit task of Shwartz-Ziv & Tishby, rebuilt: its patterns, symmetry, balance and I(X; Y)."""
+"""The 12-bit task of Shwartz-Ziv & Tishby, rebuilt: its patterns, symmetry, balance and I(X; Y);
+and the cats-vs-dogs images of the original study, skipped with a reason where they are missing.
+(Fashion-MNIST: tests/test_fashion_mnist.py.)"""
 
 import numpy as np
 import pytest
 
+from mi_lib import data
 from mi_lib.data import all_patterns, icosahedron_vertices, tishby_12bit
 
 
@@ -62,3 +65,26 @@ def test_bad_bits():
         all_patterns(0)
     with pytest.raises(ValueError, match="bits"):
         all_patterns(30)
+
+
+def test_cats_vs_dogs_without_a_folder_is_unavailable(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.CATS_VS_DOGS_VARIABLE, raising=False)
+    with pytest.raises(data.Unavailable, match=data.CATS_VS_DOGS_VARIABLE):
+        data.load_cats_vs_dogs()
+    with pytest.raises(data.Unavailable, match="Cat"):
+        data.load_cats_vs_dogs(tmp_path)
+
+
+def test_cats_vs_dogs_reads_a_petimages_folder_and_skips_broken_files(tmp_path):
+    import tensorflow as tf
+
+    for label, sub in enumerate(("Cat", "Dog")):
+        (tmp_path / sub).mkdir()
+        for i in range(3):
+            image = tf.fill((20, 30, 3), tf.constant(40 + 100 * label, tf.uint8))
+            tf.io.write_file(str(tmp_path / sub / f"{i}.jpg"), tf.io.encode_jpeg(image))
+        (tmp_path / sub / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    x, y = data.load_cats_vs_dogs(tmp_path, size=8, per_class=3)
+    assert x.shape == (6, 8, 8, 3) and x.dtype == np.float32
+    assert sorted(y.tolist()) == [0, 0, 0, 1, 1, 1]
+    assert x[y == 1].mean() > x[y == 0].mean() + 50  # the dogs are the brighter pictures here

@@ -1,12 +1,23 @@
 """The Tishby network: its gradient, its training, its record and the on-disk cache."""
 
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from mi_lib import infoplane
+from mi_lib import _files
+from mi_lib._files import CacheWarning
 from mi_lib.data import tishby_12bit
-from mi_lib.infoplane import TrainingConfig, loss_and_gradients, record_training, write_atomically
+from mi_lib.infoplane import TrainingConfig, loss_and_gradients, record_training
 
 TASK = tishby_12bit()
 SMALL = TrainingConfig(epochs=60, records=8, seeds=(0, 1))
@@ -118,30 +129,160 @@ def test_cache_key_separates_configurations(tmp_path):
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     path = tmp_path / "record.npz"
-    write_atomically(path, {"a": np.arange(3)})
+    _files.save_arrays(path, {"a": np.arange(3)})
 
     def broken_savez(file, **arrays):
         file.write(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(infoplane.np, "savez", broken_savez)
+    monkeypatch.setattr(_files.np, "savez", broken_savez)
     with pytest.raises(OSError, match="disk full"):
-        write_atomically(path, {"a": np.arange(5)})
+        _files.save_arrays(path, {"a": np.arange(5)})
     assert [p.name for p in tmp_path.iterdir()] == ["record.npz"]
     monkeypatch.undo()
     with np.load(path) as saved:
         np.testing.assert_array_equal(saved["a"], np.arange(3))  # the old file, intact
 
 
-def test_cache_directory_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("MI_CACHE_DIR", str(tmp_path / "elsewhere"))
-    assert infoplane.cache_dir() == tmp_path / "elsewhere"
-    monkeypatch.delenv("MI_CACHE_DIR")
-    project = tmp_path / "project"
-    (project / "notebooks").mkdir(parents=True)
-    (project / "pyproject.toml").write_text("")
-    monkeypatch.chdir(project / "notebooks")
-    assert infoplane.cache_dir() == project.resolve() / ".mi_cache"
+def assert_same_record(a, b):
+    for x, y in zip(a.weights + a.biases, b.weights + b.biases, strict=True):
+        np.testing.assert_array_equal(x, y)
+    for name in ("loss", "train_accuracy", "test_accuracy", "gradient_mean", "gradient_std", "train_index"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_a_truncated_record_is_reported_and_recomputed(tmp_path):
+    first = record_training(SMALL, TASK.x, TASK.y, directory=tmp_path)
+    [path] = (tmp_path / "infoplane").glob("*.npz")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.warns(CacheWarning, match=re.escape(str(path))) as caught:
+        again = record_training(SMALL, TASK.x, TASK.y, directory=tmp_path)
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    assert_same_record(again, first)
+    assert again.seconds != first.seconds  # trained again, not read
+    assert record_training(SMALL, TASK.x, TASK.y, directory=tmp_path).seconds == again.seconds  # stored again
+
+
+def test_a_record_of_another_layout_is_reported_and_recomputed(tmp_path):
+    first = record_training(SMALL, TASK.x, TASK.y, directory=tmp_path)
+    [path] = (tmp_path / "infoplane").glob("*.npz")
+    _files.save_arrays(path, {"records": np.zeros(3)})  # a valid file, but not this record
+    with pytest.warns(CacheWarning, match="holds arrays"):
+        again = record_training(SMALL, TASK.x, TASK.y, directory=tmp_path)
+    assert_same_record(again, first)
+
+
+def test_a_corrupt_checkpoint_is_reported_and_training_starts_over(tmp_path):
+    reference = record_training(SMALL, TASK.x, TASK.y, cache=False)
+
+    def interrupt(epoch):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        record_training(
+            SMALL, TASK.x, TASK.y, directory=tmp_path, checkpoint_seconds=0, on_checkpoint=interrupt
+        )
+    [checkpoint] = (tmp_path / "infoplane").glob("*.checkpoint.npz")
+    checkpoint.write_bytes(checkpoint.read_bytes()[:-100])
+    written = []
+    with pytest.warns(CacheWarning, match=re.escape(checkpoint.name)):
+        record = record_training(
+            SMALL, TASK.x, TASK.y, directory=tmp_path, checkpoint_seconds=0, on_checkpoint=written.append
+        )
+    assert written[0] == SMALL.recorded_epochs()[1]  # from the start
+    assert_same_record(record, reference)
+
+
+# Records SMALL with a checkpoint at every recorded epoch and kills itself (SIGKILL) half-way
+# through its kill_at-th write of a file.
+KILLED_WRITER = """
+import os, signal, sys
+import numpy as np
+from mi_lib.data import tishby_12bit
+from mi_lib.infoplane import TrainingConfig, record_training
+
+directory, kill_at = sys.argv[1], int(sys.argv[2])
+savez, writes = np.savez, []
+
+def savez_then_die(file, **arrays):
+    writes.append(None)
+    if len(writes) == kill_at:
+        file.write(b"PK" + bytes(4096))
+        file.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    savez(file, **arrays)
+
+np.savez = savez_then_die
+task = tishby_12bit()
+config = TrainingConfig(epochs=60, records=8, seeds=(0, 1))
+record_training(config, task.x, task.y, directory=directory, checkpoint_seconds=0)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+@pytest.mark.parametrize("killed_in", ["checkpoint", "final record"])
+def test_a_recording_killed_while_writing_resumes_to_the_same_record(tmp_path, killed_in):
+    recorded = SMALL.recorded_epochs()
+    checkpoints = recorded[(recorded > 0) & (recorded < SMALL.epochs)]
+    kill_at = 3 if killed_in == "checkpoint" else len(checkpoints) + 1
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path), str(kill_at)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-3000:]
+    folder = tmp_path / "infoplane"
+    left = sorted(p.name for p in folder.iterdir())
+    assert [n.endswith(".tmp") for n in left].count(True) == 1, left  # the half-written file
+    assert [n.endswith(".checkpoint.npz") for n in left].count(True) == 1, left
+
+    written = []
+    record = record_training(
+        SMALL, TASK.x, TASK.y, directory=tmp_path, checkpoint_seconds=0, on_checkpoint=written.append
+    )
+    # resumed from the last complete checkpoint: the killed write is the first one done again
+    assert written == list(checkpoints[kill_at - 1 :])
+    assert_same_record(record, record_training(SMALL, TASK.x, TASK.y, cache=False))
+    [final] = folder.iterdir()  # no temporary file, checkpoint or lock left
+    assert final.suffix == ".npz" and not final.name.endswith(".checkpoint.npz")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(final.stat().st_mode) == 0o666 & ~mask  # readable by the group
+
+
+def test_a_second_process_waits_for_the_first_and_reads_its_record(tmp_path):
+    first = record_training(SMALL, TASK.x, TASK.y, directory=tmp_path / "first")
+    [stored] = (tmp_path / "first" / "infoplane").glob("*.npz")
+    folder = tmp_path / "second" / "infoplane"
+    written, result = [], {}
+
+    def second():
+        result["record"] = record_training(
+            SMALL,
+            TASK.x,
+            TASK.y,
+            directory=tmp_path / "second",
+            checkpoint_seconds=0,
+            on_checkpoint=written.append,
+        )
+
+    # the first process holds the lock on this record while it trains, then stores it
+    with _files.exclusive_lock(folder / stored.name.replace(".npz", ".lock")):
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)
+        shutil.copy(stored, folder / stored.name)
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert written == []  # it did not train
+    assert result["record"].seconds == first.seconds  # it read the stored record
 
 
 @pytest.mark.parametrize(

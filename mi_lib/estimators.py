@@ -235,9 +235,9 @@ def estimate_many(xs, ys, *, seeds, progress=False, **options):
     options = Options.of(options)
     if options.bound == "infonce":
         raise ValueError("bound 'infonce' needs score matrices; estimate_many stacks pair-based bounds only")
-    if options.critic != "concat":
+    if options.critic not in STACKED_CRITICS:
         raise ValueError(
-            f"critic must be 'concat' in estimate_many (the stacked critic), got {options.critic!r}"
+            f"critic must be one of {list(STACKED_CRITICS)} in estimate_many, got {options.critic!r}"
         )
     xs, ys, seeds = list(xs), list(ys), list(seeds)
     if not (len(xs) == len(ys) == len(seeds)) or not xs:
@@ -256,10 +256,13 @@ def estimate_many(xs, ys, *, seeds, progress=False, **options):
                 f"xs[{k}], ys[{k}] differ in shape from xs[0], ys[0]: stacked tasks must have the "
                 "same numbers of samples and dimensions"
             )
-    critics = [
-        make_critic("concat", dims[0][1], dims[1][1], options.hidden, options.activation, t.seed)
-        for t in tasks
-    ]
+    critics = []
+    for t in tasks:
+        critics.append(
+            make_critic(options.critic, dims[0][1], dims[1][1], options.hidden, options.activation, t.seed)
+        )
+        if hasattr(critics[-1], "adapt"):
+            critics[-1].adapt(t.x_train, t.y_train)
     key = options.graph_key(dims)
     key = None if key is None else ("stacked", len(tasks), *key)
     trainer = _training.trainer_for(critics, options, tasks, key)

@@ -104,16 +104,24 @@ def test_bad_input_is_a_clear_value_error(x, y, kwargs, name):
     np.testing.assert_array_equal(np.asarray(x), x_before)  # the caller's data is left untouched
 
 
-def test_estimate_many_equals_independent_runs():
+@pytest.mark.parametrize("critic", ["concat", "gaussian-residual"])
+def test_estimate_many_equals_independent_runs(critic):
     """Stacked critics train exactly as independent ones: same split, initial weights, minibatches
     and early stopping; only the batched matrix products round differently (float32)."""
     tasks = [correlated_gaussians(2_000, 2, rho, seed=k) for k, rho in enumerate((0.2, 0.5, 0.8))]
-    kwargs = dict(steps=400, eval_every=100, patience=2, batch_size=256)
+    kwargs = dict(steps=400, eval_every=100, patience=2, batch_size=256, critic=critic)
     together = mi_lib.estimate_many([t[0] for t in tasks], [t[1] for t in tasks], seeds=[0, 1, 2], **kwargs)
     for (x, y), seed, joint in zip(tasks, [0, 1, 2], together, strict=True):
         alone = mi_lib.estimate(x, y, seed=seed, **kwargs)
-        assert (joint.steps, joint.best_step) == (alone.steps, alone.best_step)
-        assert joint.value == pytest.approx(alone.value, abs=1e-3)
+        assert joint.steps == alone.steps
+        if critic == "concat":
+            assert joint.best_step == alone.best_step
+            assert joint.value == pytest.approx(alone.value, abs=1e-3)
+        else:
+            # The Gaussian part is exact here from step 0, so the validation curve is flat to a few
+            # 1e-4 nats and rounding may pick another step of it, whose critic differs slightly: the
+            # two test values agree to half their standard error (a stacking error would not).
+            assert joint.value == pytest.approx(alone.value, abs=0.5 * alone.stderr)
         np.testing.assert_allclose(joint.history, alone.history, atol=1e-2)
 
 
@@ -324,4 +332,5 @@ def test_one_diverging_task_leaves_the_others_of_a_batch_untouched(monkeypatch):
     broken = mi_lib.estimate_many([t[0] for t in tasks], [t[1] for t in tasks], **kwargs)
     assert broken[1].diverged and np.isnan(broken[1].value)
     for k in (0, 2):
-        assert not broken[k].diverged and broken[k].value == clean[k].value
+        # the same training, up to the float rounding of another graph (1e-8 nats measured)
+        assert not broken[k].diverged and broken[k].value == pytest.approx(clean[k].value, abs=1e-6)

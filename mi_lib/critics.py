@@ -11,11 +11,28 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mi_lib._checks import choice, positive_int
+from mi_lib._checks import choice, positive_int, positive_number
+from mi_lib._checks import seed as check_seed
+
+
+def _hidden(hidden):
+    if isinstance(hidden, (str, bytes)) or not np.iterable(hidden):
+        raise ValueError(f"hidden must be a sequence of layer widths, got {hidden!r}")
+    return tuple(positive_int("hidden", h) for h in hidden)
+
+
+def _activation(activation):
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"activation must name a Keras activation, got {activation!r}") from error
+    return activation
 
 
 def mlp(hidden, outputs, activation="relu", seed=None, name=None):
     """A multilayer perceptron: Dense layers of sizes ``hidden``, then a linear layer of ``outputs``."""
+    hidden, outputs, activation = _hidden(hidden), positive_int("outputs", outputs), _activation(activation)
+    seed = check_seed("seed", seed)
     seeds = keras.random.SeedGenerator(seed) if seed is not None else None
 
     def init():
@@ -56,6 +73,7 @@ class SeparableCritic(keras.Model):
 
     def __init__(self, hidden=(256, 256), embedding=32, activation="relu", seed=None, **kwargs):
         super().__init__(**kwargs)
+        embedding, seed = positive_int("embedding", embedding), check_seed("seed", seed)
         # two independent child seeds, so that critics of consecutive seeds share no initial network
         seed_g, seed_h = (None, None) if seed is None else np.random.SeedSequence(seed).generate_state(2)
         self.g = mlp(hidden, embedding, activation, None if seed is None else int(seed_g), name="embed_x")
@@ -97,10 +115,18 @@ class ArchitectureAwareCritic(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not callable(layer):
+            raise ValueError(f"layer must be a Keras model or callable, got {layer!r}")
+        y_mean, y_std = np.asarray(y_mean, np.float64), np.asarray(y_std, np.float64)
+        if not np.all(np.isfinite(y_mean)):
+            raise ValueError("y_mean must be finite")
+        if not (np.all(np.isfinite(y_std)) and np.all(y_std > 0)):
+            raise ValueError(f"y_std must be positive and finite, got {y_std}")
         self.layer = layer
-        self.layer.trainable = False  # a copy of the studied network: never trained by the critic
+        if hasattr(self.layer, "trainable"):
+            self.layer.trainable = False  # a copy of the studied network: never trained by the critic
         self.mode = choice("mode", mode, ("difference", "pair"))
-        self.sigma = float(sigma)
+        self.sigma = positive_number("sigma", sigma)
         self.y_mean = tf.constant(np.asarray(y_mean, np.float32))
         self.y_std = tf.constant(np.asarray(y_std, np.float32))
         self.net = mlp(hidden, 1, activation, seed, name="statistics_network")
@@ -200,10 +226,10 @@ CRITICS = {"concat": ConcatCritic, "separable": SeparableCritic, "gaussian-resid
 
 def make_critic(critic, dim_x, dim_y, hidden=(256, 256), activation="relu", seed=None):
     """Build a critic by name (``concat`` or ``separable``) or accept a ready one; create its weights."""
+    dim_x, dim_y = positive_int("dim_x", dim_x), positive_int("dim_y", dim_y)
     if isinstance(critic, str):
         choice("critic", critic, CRITICS)
-        hidden = tuple(positive_int("hidden", h) for h in hidden)
-        critic = CRITICS[critic](hidden=hidden, activation=activation, seed=seed)
+        critic = CRITICS[critic](hidden=_hidden(hidden), activation=_activation(activation), seed=seed)
     elif not (hasattr(critic, "pairs") and hasattr(critic, "matrix")):
         raise ValueError(
             f"critic must be one of {sorted(CRITICS)} or a model with pairs() and matrix(), got {critic!r}"
@@ -220,6 +246,12 @@ class StackedConcatCritic(keras.layers.Layer):
 
     def __init__(self, critics, **kwargs):
         super().__init__(**kwargs)
+        critics = list(critics)
+        kinds = (ConcatCritic, GaussianResidualCritic)
+        if not critics or not all(isinstance(c, kinds) for c in critics):
+            raise ValueError(
+                f"critics must be a non-empty list of ConcatCritic or GaussianResidualCritic, got {critics!r}"
+            )
         self.activation = critics[0].net.layers[0].activation
         self.tasks = len(critics)
         self.gaussian = isinstance(critics[0], GaussianResidualCritic)

@@ -71,4 +71,10 @@ def to_bits(nats):
     """Convert an information value from nats to bits."""
     import numpy as np
 
-    return np.asarray(nats) / np.log(2.0)
+    nats = np.asarray(nats)
+    if nats.dtype.kind in "USV":
+        raise ValueError(f"nats must be a number or an array of numbers, got dtype {nats.dtype}")
+    try:
+        return nats / np.log(2.0)
+    except TypeError:  # an object array holding something other than numbers
+        raise ValueError(f"nats must be a number or an array of numbers, got {nats!r:.80}") from None

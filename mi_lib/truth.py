@@ -8,8 +8,32 @@ from scipy import integrate, special, stats
 from mi_lib._checks import as_samples, positive_int, positive_number
 
 
+def _floats(name, values):
+    """``values`` as a float64 array, or a ValueError naming ``name`` (strings, complex, ragged)."""
+    try:
+        array = np.asarray(values)
+        if array.dtype.kind not in "biufO":
+            raise TypeError(array.dtype)
+        return array.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be real numbers, got {type(values).__name__} {values!r:.80}") from None
+
+
+def _generator(seed):
+    """A numpy Generator from ``seed``, or a ValueError naming seed. As numpy's default_rng: None, a
+    non-negative integer or a sequence of them (the chapters seed with pairs such as (seed, stage))."""
+    try:
+        if isinstance(seed, bool):
+            raise TypeError(seed)
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"seed must be None, a non-negative integer or a sequence of them, got {seed!r:.80}"
+        ) from None
+
+
 def _covariance(name, cov):
-    cov = np.atleast_2d(np.asarray(cov, dtype=np.float64))
+    cov = np.atleast_2d(_floats(name, cov))
     if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {cov.shape}")
     if not np.all(np.isfinite(cov)):
@@ -49,7 +73,7 @@ def correlated_gaussians(n, dim, rho, seed=None):
     """The test of the MINE paper: standard Gaussian X_a, X_b in ``dim`` dimensions with
     corr(X_a^i, X_b^j) = delta_ij rho. Returns (x_a, x_b), each of shape (n, dim)."""
     n, dim, rho = positive_int("n", n), positive_int("dim", dim), _rho(rho)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     x = rng.standard_normal((n, dim))
     y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((n, dim))
     return x, y
@@ -63,7 +87,7 @@ def correlated_gaussians_mi(dim, rho):
 def noisy_linear_mi(a, sigma, cov=None):
     """I(X; AX + eps) for X ~ N(0, cov) (identity when None) and eps ~ N(0, sigma^2 I) independent:
     1/2 log det(I + A cov A^T / sigma^2). Finite for every sigma > 0, although I(X; AX) = +inf."""
-    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    a = np.atleast_2d(_floats("a", a))
     if a.ndim != 2 or not np.all(np.isfinite(a)):
         raise ValueError(f"a must be a finite matrix (dim_t, dim_x), got shape {a.shape}")
     positive_number("sigma", sigma)
@@ -90,12 +114,21 @@ class MixtureTask:
         k = len(self.labels)
         if not (len(self.weights) == len(self.means) == len(self.stds) == k) or k == 0:
             raise ValueError("labels, weights, means and stds must have one entry per component")
-        if np.any(np.asarray(self.weights) <= 0) or not np.isclose(sum(self.weights), 1.0):
+        if any(isinstance(z, bool) or not isinstance(z, (int, np.integer)) for z in self.labels):
+            raise ValueError(f"labels must be integers, got {self.labels}")
+        if set(self.labels) != set(range(max(self.labels) + 1)):
+            raise ValueError(
+                f"labels must use every class 0, 1, ..., max(labels) and no other, got {self.labels}"
+            )
+        weights = _floats("weights", self.weights)
+        if np.any(weights <= 0) or not np.isclose(sum(self.weights), 1.0):
             raise ValueError(f"weights must be positive and sum to 1, got {self.weights}")
-        if np.asarray(self.means, dtype=float).shape != (k, 2):
-            raise ValueError("means must hold one 2-D centre per component")
-        if np.any(np.asarray(self.stds) <= 0):
-            raise ValueError(f"stds must be positive, got {self.stds}")
+        means = _floats("means", self.means)
+        if means.shape != (k, 2) or not np.all(np.isfinite(means)):
+            raise ValueError("means must hold one finite 2-D centre per component")
+        stds = _floats("stds", self.stds)
+        if not np.all(np.isfinite(stds) & (stds > 0)):
+            raise ValueError(f"stds must be positive and finite, got {self.stds}")
 
     @classmethod
     def overlapping(cls):
@@ -128,15 +161,20 @@ class MixtureTask:
     def sample(self, n, seed=None):
         """Draw ``n`` samples: x of shape (n, 2) and integer labels z of shape (n,)."""
         n = positive_int("n", n)
-        rng = np.random.default_rng(seed)
+        rng = _generator(seed)
         component = rng.choice(len(self.labels), size=n, p=np.asarray(self.weights))
         means, stds = np.asarray(self.means, dtype=float), np.asarray(self.stds, dtype=float)
         x = means[component] + stds[component, None] * rng.standard_normal((n, 2))
         return x, np.asarray(self.labels)[component]
 
     def log_joint(self, x):
-        """log p(x, z) for every class z: shape (n, classes)."""
-        x = np.atleast_2d(x)
+        """log p(x, z) for every class z: shape (n, classes). ``x``: points (n, 2), or one point (2,)."""
+        x = as_samples("x", np.atleast_2d(x))
+        if x.shape[1] != 2:
+            raise ValueError(f"x must hold points on the plane, shape (n, 2), got {x.shape[1]} columns")
+        return self._log_joint(x)
+
+    def _log_joint(self, x):
         means, stds = np.asarray(self.means, dtype=float), np.asarray(self.stds, dtype=float)
         d2 = ((x[:, None, :] - means[None]) ** 2).sum(-1)
         log_comp = np.log(self.weights) - np.log(2 * np.pi * stds**2) - d2 / (2 * stds**2)
@@ -148,12 +186,13 @@ class MixtureTask:
     def mutual_information(self, tol=1e-9):
         """I(X; Z) = H(Z) - E_x[H(Z | X = x)] by adaptive cubature (scipy) over a box that holds all
         but a negligible tail of the mass. Returns (value, error estimate), in nats."""
+        tol = positive_number("tol", tol)
         means, stds = np.asarray(self.means, dtype=float), np.asarray(self.stds, dtype=float)
         low = (means - 10 * stds[:, None]).min(axis=0)
         high = (means + 10 * stds[:, None]).max(axis=0)
 
         def density_times_conditional_entropy(points):
-            log_joint = self.log_joint(points)
+            log_joint = self._log_joint(points)
             log_px = special.logsumexp(log_joint, axis=1)
             posterior = np.exp(log_joint - log_px[:, None])
             return np.exp(log_px) * special.entr(posterior).sum(axis=1)
@@ -167,6 +206,12 @@ class MixtureTask:
         """The pointwise information log p(z | x) - log p(z) of each pair; its mean is I(X; Z)."""
         log_joint = self.log_joint(x)
         z = np.asarray(z)
+        if z.dtype == bool or not np.issubdtype(z.dtype, np.integer) or z.shape != (len(log_joint),):
+            raise ValueError(
+                f"z must be {len(log_joint)} integer labels, one per point of x, got {z.dtype} {z.shape}"
+            )
+        if np.any((z < 0) | (z >= self.classes)):
+            raise ValueError(f"z must hold classes in [0, {self.classes - 1}], got {z.min()}..{z.max()}")
         posterior = log_joint[np.arange(len(z)), z] - special.logsumexp(log_joint, axis=1)
         return posterior - np.log(self.class_probabilities)[z]
 
@@ -199,7 +244,7 @@ def gaussian_samples(n, cov, dim_x, seed=None):
     n, cov = positive_int("n", n), _covariance("cov", cov)
     dim_x = _split(cov, dim_x)
     _logdet("cov", cov)
-    z = np.random.default_rng(seed).standard_normal((n, len(cov))) @ np.linalg.cholesky(cov).T
+    z = _generator(seed).standard_normal((n, len(cov))) @ np.linalg.cholesky(cov).T
     return z[:, :dim_x], z[:, dim_x:]
 
 
@@ -241,7 +286,7 @@ def student_t_samples(n, scale, dim_x, df, seed=None):
     n, scale, df = positive_int("n", n), _covariance("scale", scale), positive_number("df", df)
     dim_x = _split(scale, dim_x)
     _logdet("scale", scale)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     z = rng.standard_normal((n, len(scale))) @ np.linalg.cholesky(scale).T
     z /= np.sqrt(rng.chisquare(df, size=(n, 1)) / df)
     return z[:, :dim_x], z[:, dim_x:]

@@ -10,7 +10,8 @@ comparison. The calls alternate (base, new, base, new, ...) over the tasks and s
 samples, so that drift of a shared machine falls on both sides alike. The tasks: the MINE-paper
 Gaussian with rho = 0.5 in d = 2 and d = 20 (as in the other benchmarks) and the mixture-vs-label
 task. Reports the seconds of each call, the ratio base/new per task (of mean seconds) and their
-geometric mean, the estimates themselves (value, and stderr where the Estimate has one) so that
+geometric mean, the training steps and milliseconds per step (a cheaper step told apart from an
+earlier stop), the estimates themselves (value, and stderr where the Estimate has one) so that
 equal accuracy can be checked, and the machine's matmul ceiling before and after (from
 benchmarks/mine_throughput.py). Writes benchmarks/results/estimator_speed.json.
 
@@ -68,6 +69,51 @@ def _value_cell(values, truth_value):
     return f"{values.mean():.3f}{spread} ({100 * (values.mean() / truth_value - 1):+.1f}%)"
 
 
+def summarise(truths, runs):
+    """Per task: mean seconds, steps, ms per step and estimates of each side; the ratio base/new.
+    Returns (Markdown table lines, per-task dict, the ratios)."""
+    lines = [
+        "| task | truth (nats) | base s | new s | base / new | base steps | new steps | base ms/step "
+        "| new ms/step | base estimate | new estimate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ratios, per_task = [], {}
+    for name, truth_value in truths.items():
+        mine = {
+            side: [r for r in runs if r["task"] == name and r["side"] == side] for side in ("base", "new")
+        }
+        if any("error" in r for side in mine.values() for r in side):
+            per_task[name] = {"error": next(r["error"] for s in mine.values() for r in s if "error" in r)}
+            lines.append(f"| {name} | {truth_value:.3f} | error: {per_task[name]['error'][:80]} ||||||||")
+            continue
+        seconds = {side: float(np.mean([r["seconds"] for r in mine[side]])) for side in mine}
+        values = {side: np.array([r["value"] for r in mine[side]]) for side in mine}
+        steps = {side: float(np.mean([r.get("steps", -1) for r in mine[side]])) for side in mine}
+        per_step = {
+            side: 1000 * seconds[side] / steps[side] if steps[side] > 0 else float("nan") for side in mine
+        }
+        ratio = seconds["base"] / seconds["new"]
+        ratios.append(ratio)
+        per_task[name] = {
+            "truth": float(truth_value),
+            "base_seconds": seconds["base"],
+            "new_seconds": seconds["new"],
+            "base_steps": steps["base"],
+            "new_steps": steps["new"],
+            "base_ms_per_step": per_step["base"],
+            "new_ms_per_step": per_step["new"],
+            "ratio_base_over_new": ratio,
+            "base_mean_value": float(values["base"].mean()),
+            "new_mean_value": float(values["new"].mean()),
+        }
+        lines.append(
+            f"| {name} | {truth_value:.3f} | {seconds['base']:.1f} | {seconds['new']:.1f} | {ratio:.2f}x "
+            f"| {steps['base']:.0f} | {steps['new']:.0f} | {per_step['base']:.1f} | {per_step['new']:.1f} "
+            f"| {_value_cell(values['base'], truth_value)} | {_value_cell(values['new'], truth_value)} |"
+        )
+    return lines, per_task, ratios
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="4c9935c", help="the commit measured against (default 4c9935c)")
@@ -114,44 +160,13 @@ def main():
                     print(f"{name} seed {seed} {side}: {_fmt(run)}", flush=True)
     result["matmul_gflops_after"] = matmul_ceiling()
 
-    lines = [
-        "| task | truth (nats) | base s | new s | base / new | base steps | new steps "
-        "| base estimate | new estimate |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    ratios, per_task = [], {}
-    for name, (truth_value, _) in suite.items():
-        mine = {
-            side: [r for r in runs if r["task"] == name and r["side"] == side] for side in ("base", "new")
-        }
-        if any("error" in r for side in mine.values() for r in side):
-            per_task[name] = {"error": next(r["error"] for s in mine.values() for r in s if "error" in r)}
-            lines.append(f"| {name} | {truth_value:.3f} | error: {per_task[name]['error'][:80]} ||||||")
-            continue
-        seconds = {side: float(np.mean([r["seconds"] for r in mine[side]])) for side in mine}
-        values = {side: np.array([r["value"] for r in mine[side]]) for side in mine}
-        steps = {side: float(np.mean([r.get("steps", -1) for r in mine[side]])) for side in mine}
-        ratio = seconds["base"] / seconds["new"]
-        ratios.append(ratio)
-        per_task[name] = {
-            "truth": float(truth_value),
-            "base_seconds": seconds["base"],
-            "new_seconds": seconds["new"],
-            "base_steps": steps["base"],
-            "new_steps": steps["new"],
-            "ratio_base_over_new": ratio,
-            "base_mean_value": float(values["base"].mean()),
-            "new_mean_value": float(values["new"].mean()),
-        }
-        lines.append(
-            f"| {name} | {truth_value:.3f} | {seconds['base']:.1f} | {seconds['new']:.1f} | {ratio:.2f}x "
-            f"| {steps['base']:.0f} | {steps['new']:.0f} "
-            f"| {_value_cell(values['base'], truth_value)} | {_value_cell(values['new'], truth_value)} |"
-        )
+    truths = {name: truth_value for name, (truth_value, _) in suite.items()}
+    lines, per_task, ratios = summarise(truths, runs)
     overall = float(np.exp(np.mean(np.log(ratios)))) if ratios else None
     print()
     print("\n".join(lines))
-    print("(estimate: mean ± standard deviation over seeds, and its error against the truth)")
+    print("(ms/step: mean seconds over mean steps, so the cost of a step apart from when training stops;")
+    print(" estimate: mean ± standard deviation over seeds, and its error against the truth)")
     if overall is not None:
         print(f"base / new, geometric mean over tasks: {overall:.2f}x")
     print(flush=True)

@@ -56,12 +56,13 @@ def positive_number(name, value):
     return float(value)
 
 
-def seed(name, value):
-    """A seed: None (drawn and then recorded) or an integer in [0, 2**31 - 1)."""
+def seed(name, value, high=2**31 - 1):
+    """A seed: None (drawn and then recorded) or an integer in [0, high); the default bound is what
+    TensorFlow's int32 stateless seeds hold."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**31 - 1:
-        raise ValueError(f"{name} must be None or an integer in [0, 2**31 - 1), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < high:
+        raise ValueError(f"{name} must be None or an integer in [0, {high}), got {value!r}")
     return int(value)
 
 

@@ -12,8 +12,6 @@ References: Donsker & Varadhan (DV); Belghazi et al. 2018 (MINE); Nguyen, Wainwr
 import numpy as np
 import tensorflow as tf
 
-from mi_lib._checks import positive_number
-
 
 def _tensor(values, name="scores"):
     """Scores as a tensor. A tensor (inside a training graph) passes as it is; anything else is
@@ -40,7 +38,9 @@ def _matrix(scores):
 def _clip(clip):
     if isinstance(clip, (tf.Tensor, tf.Variable)):
         return clip
-    return positive_number("clip", clip)
+    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.number)) or not clip > 0:
+        raise ValueError(f"clip must be a positive number (inf: no clipping), got {clip!r}")
+    return float(clip)
 
 
 def logmeanexp(values, axis=None):

@@ -32,7 +32,7 @@ def _activation(activation):
 def mlp(hidden, outputs, activation="relu", seed=None, name=None):
     """A multilayer perceptron: Dense layers of sizes ``hidden``, then a linear layer of ``outputs``."""
     hidden, outputs, activation = _hidden(hidden), positive_int("outputs", outputs), _activation(activation)
-    seed = check_seed("seed", seed)
+    seed = check_seed("seed", seed, high=2**32)  # keras seeds take 32 bits
     seeds = keras.random.SeedGenerator(seed) if seed is not None else None
 
     def init():
@@ -73,7 +73,7 @@ class SeparableCritic(keras.Model):
 
     def __init__(self, hidden=(256, 256), embedding=32, activation="relu", seed=None, **kwargs):
         super().__init__(**kwargs)
-        embedding, seed = positive_int("embedding", embedding), check_seed("seed", seed)
+        embedding, seed = positive_int("embedding", embedding), check_seed("seed", seed, high=2**32)
         # two independent child seeds, so that critics of consecutive seeds share no initial network
         seed_g, seed_h = (None, None) if seed is None else np.random.SeedSequence(seed).generate_state(2)
         self.g = mlp(hidden, embedding, activation, None if seed is None else int(seed_g), name="embed_x")

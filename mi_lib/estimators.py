@@ -88,8 +88,11 @@ class Options:
             raise ValueError(f"activation must name a Keras activation, got {self.activation!r}") from error
         for name in ("steps", "batch_size", "eval_every", "patience"):
             set_(name, positive_int(name, getattr(self, name)))
-        for name in ("learning_rate", "clip"):
-            set_(name, positive_number(name, getattr(self, name)))
+        set_("learning_rate", positive_number("learning_rate", self.learning_rate))
+        clip = self.clip
+        if isinstance(clip, bool) or not isinstance(clip, (int, float, np.number)) or not clip > 0:
+            raise ValueError(f"clip must be a positive number (inf: no clipping), got {clip!r}")
+        set_("clip", float(clip))
         for name in ("heldout", "validation", "ema_rate"):
             set_(name, fraction(name, getattr(self, name)))
         if self.heldout + self.validation >= 1:

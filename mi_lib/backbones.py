@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mi_lib._checks import choice, positive_int
+from mi_lib._checks import choice, positive_int, positive_number
 from mi_lib._files import cache_dir, discard_unreadable, exclusive_lock, load_arrays, save_arrays
 from mi_lib.data import Unavailable  # raised here too: ImageNet weights that are not on disk
 
@@ -263,12 +263,9 @@ class PretrainConfig:
             positive_int(name, getattr(self, name))
         if self.samples < len(classes):
             raise ValueError(f"samples must be at least one per class ({len(classes)}), got {self.samples}")
-        rate = self.learning_rate
-        number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
-        if not (number and np.isfinite(rate) and rate > 0):
-            raise ValueError(f"learning_rate must be a positive finite number, got {rate!r}")
-        if isinstance(rate, (np.integer, np.floating)):  # a plain number, as in the cache key
-            object.__setattr__(self, "learning_rate", rate.item())
+        rate = positive_number("learning_rate", self.learning_rate)
+        if not isinstance(self.learning_rate, (int, float)):  # a plain number, as in the cache key
+            object.__setattr__(self, "learning_rate", rate)
 
 
 @dataclass(frozen=True)

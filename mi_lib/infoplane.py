@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mi_lib._checks import as_samples, choice, fraction, positive_int
+from mi_lib._checks import as_samples, choice, fraction, positive_int, positive_number
 from mi_lib._files import cache_dir, discard_unreadable, exclusive_lock, load_arrays, save_arrays
 
 ACTIVATIONS = ("tanh", "relu")
@@ -75,12 +75,9 @@ class TrainingConfig:
         fraction("train_fraction", self.train_fraction)
         for name in ("epochs", "records", "batch_size"):
             positive_int(name, getattr(self, name))
-        rate = self.learning_rate
-        number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
-        if not (number and np.isfinite(rate) and rate > 0):
-            raise ValueError(f"learning_rate must be a positive finite number, got {rate!r}")
-        if isinstance(rate, (np.integer, np.floating)):  # a plain number, as in the cache key
-            object.__setattr__(self, "learning_rate", rate.item())
+        rate = positive_number("learning_rate", self.learning_rate)
+        if not isinstance(self.learning_rate, (int, float)):  # a plain number, as in the cache key
+            object.__setattr__(self, "learning_rate", rate)
         seeds = _as_tuple("seeds", self.seeds)
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be a non-empty tuple of distinct integers, got {self.seeds!r}")

@@ -4,7 +4,7 @@ import numpy as np
 
 
 def as_samples(name, value):
-    """Return ``value`` as a float32 array of shape (n, features), or raise a ValueError naming ``name``."""
+    """Return ``value`` as a float64 array of shape (n, features), or raise a ValueError naming ``name``."""
     arr = np.asarray(value)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")

@@ -93,8 +93,13 @@ class Options:
         if isinstance(clip, bool) or not isinstance(clip, (int, float, np.number)) or not clip > 0:
             raise ValueError(f"clip must be a positive number (inf: no clipping), got {clip!r}")
         set_("clip", float(clip))
-        for name in ("heldout", "validation", "ema_rate"):
+        for name in ("heldout", "validation"):
             set_(name, fraction(name, getattr(self, name)))
+        if not (isinstance(self.ema_rate, (float, int, np.number)) and not isinstance(self.ema_rate, bool)):
+            raise ValueError(f"ema_rate must be a number in (0, 1], got {self.ema_rate!r}")
+        if not 0 < self.ema_rate <= 1:  # 1: the plain DV gradient
+            raise ValueError(f"ema_rate must be a number in (0, 1], got {self.ema_rate!r}")
+        set_("ema_rate", float(self.ema_rate))
         if self.heldout + self.validation >= 1:
             raise ValueError(
                 f"heldout + validation must leave training samples, got {self.heldout} + {self.validation}"
@@ -219,7 +224,11 @@ def estimate(x, y, *, seed=None, progress=False, **options):
     )
     if hasattr(critic, "adapt"):
         critic.adapt(task.x_train, task.y_train)
-    trainer = _training.trainer_for([critic], options, [task], options.graph_key(dims))
+
+    def private():
+        return make_critic(options.critic, dims[0][1], dims[1][1], options.hidden, options.activation)
+
+    trainer = _training.trainer_for([critic], options, [task], options.graph_key(dims), private)
     runs = _training.fit(trainer, options, progress)
     return _results(runs, [critic], [task], options, started)[0]
 

@@ -7,12 +7,13 @@ import mi_lib
 from mi_lib.truth import MixtureTask, correlated_gaussians, correlated_gaussians_mi
 
 
-# 20,000 samples: the held-out 30% then pins the value down to about 3% of the truth at d = 2
+# 20,000 samples: the 30% test split then pins the value down to about 3% of the truth at d = 2
 # (the pointwise MI has variance d rho^2 = 0.5, so its mean over 6,000 pairs has a standard error
 # of 0.009 nats), and 10% is more than 3 standard errors. With 5,000 samples that error is 6% of
 # the truth, and a 10% check would pass or fail with the draw of the sample, not with the
-# estimator. At d = 20 the default critic also needs the samples: with 5,000 it lands 12-18% low
-# (it overfits its 3,500 training pairs before it fits the quadratic log-density ratio).
+# estimator. The default critic starts from the Gaussian copula's log ratio, exact for these
+# tasks, so this checks the plumbing around it (split, transform, training, test evaluation);
+# the plain MINE critic on these tasks is chapter 4's subject.
 @pytest.mark.parametrize("dim, samples", [(2, 20_000), (20, 20_000)])
 def test_estimate_on_the_mine_paper_gaussian_within_10_percent(dim, samples):
     x, y = correlated_gaussians(samples, dim, 0.5, seed=11)
@@ -298,7 +299,7 @@ def test_the_gaussian_residual_critic_is_accurate_where_a_plain_critic_falls_sho
     x, y = correlated_gaussians(5_000, 20, 0.5, seed=0)
     truth = correlated_gaussians_mi(20, 0.5)
     result = mi_lib.estimate(x, y, critic="gaussian-residual", transform="copula", seed=0)
-    assert abs(result.value - truth) < max(0.1 * truth, 4 * result.stderr), (result, truth)
+    assert abs(result.value - truth) < 0.1 * truth, (result, truth)
 
 
 # --- divergence ----------------------------------------------------------------------------------
@@ -334,3 +335,22 @@ def test_one_diverging_task_leaves_the_others_of_a_batch_untouched(monkeypatch):
     for k in (0, 2):
         # the same training, up to the float rounding of another graph (1e-8 nats measured)
         assert not broken[k].diverged and broken[k].value == pytest.approx(clean[k].value, abs=1e-6)
+
+
+def test_an_estimates_critic_keeps_its_weights_when_the_next_estimate_trains():
+    # Later calls of the same shape reuse the compiled trainer, which trains a critic of its own.
+    x, y = correlated_gaussians(2_000, 2, 0.5, seed=1)
+    options = dict(steps=200, batch_size=128, hidden=(16,))
+    first = mi_lib.estimate(x, y, seed=0, **options)
+    fresh = correlated_gaussians(2_000, 2, 0.5, seed=2)
+    before = first.critic.evaluate(*fresh)
+    mi_lib.estimate(*correlated_gaussians(2_000, 2, 0.9, seed=3), seed=1, **options)
+    assert first.critic.evaluate(*fresh) == before
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 1000])
+def test_the_marginal_pairs_never_hold_a_joint_pair(n):
+    from mi_lib import _training
+
+    perms = _training.derangements(n, 50, np.random.default_rng(0)).reshape(50, n)
+    assert not np.any(perms == np.arange(n)) and all(sorted(p) == list(range(n)) for p in perms)

@@ -185,7 +185,7 @@ def summarise(runs, truth_value):
 
 
 def markdown_table(rows, names):
-    head = ["task", "dims", "truth (nats)"]
+    head = ["task", "dims", "truth (nats)"]  # errors: mean over seeds ± their spread
     for name in names:
         head += [f"{name}: rel. error ± spread", "within 10%", "s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -199,6 +199,8 @@ def markdown_table(rows, names):
                 cells += [f"error: {s['error'][:60]}", "", ""]
             else:
                 flag = f" ({s['diverged']} diverged)" if s.get("diverged") else ""
+                if "stderrs" in s:  # the mean half-width of the estimates' own 95% intervals
+                    flag += f" [95% CI ±{100 * 1.96 * np.mean(s['stderrs']) / row['truth']:.1f}%]"
                 cells += [
                     f"{100 * s['mean_relative_error']:+.1f}% ± {100 * s['seed_spread']:.1f}%{flag}",
                     f"{s['within_10pct']}/{s['seeds']}",

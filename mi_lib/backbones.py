@@ -264,7 +264,7 @@ class PretrainConfig:
         if self.samples < len(classes):
             raise ValueError(f"samples must be at least one per class ({len(classes)}), got {self.samples}")
         rate = positive_number("learning_rate", self.learning_rate)
-        if not isinstance(self.learning_rate, (int, float)):  # a plain number, as in the cache key
+        if type(self.learning_rate) not in (int, float):  # numpy scalars: a plain number, as in the cache key
             object.__setattr__(self, "learning_rate", rate)
 
 

@@ -76,7 +76,7 @@ class TrainingConfig:
         for name in ("epochs", "records", "batch_size"):
             positive_int(name, getattr(self, name))
         rate = positive_number("learning_rate", self.learning_rate)
-        if not isinstance(self.learning_rate, (int, float)):  # a plain number, as in the cache key
+        if type(self.learning_rate) not in (int, float):  # numpy scalars: a plain number, as in the cache key
             object.__setattr__(self, "learning_rate", rate)
         seeds = _as_tuple("seeds", self.seeds)
         if not seeds or len(set(seeds)) != len(seeds):

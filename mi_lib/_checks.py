@@ -32,10 +32,13 @@ def positive_int(name, value):
     return int(value)
 
 
-def fraction(name, value, low=0.0, high=1.0):
+def fraction(name, value, low=0.0, high=1.0, include_high=False):
+    """A number in (low, high), or in (low, high] with ``include_high``."""
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not (number and low < value < high):
-        raise ValueError(f"{name} must be a number in ({low}, {high}), got {value!r}")
+    if not (number and low < value and (value <= high if include_high else value < high)):
+        raise ValueError(
+            f"{name} must be a number in ({low}, {high}{']' if include_high else ')'}, got {value!r}"
+        )
     return float(value)
 
 
@@ -49,11 +52,19 @@ def choice(name, value, options):
     return value
 
 
-def positive_number(name, value):
+def positive_number(name, value, allow_inf=False):
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not (number and np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    if not (number and (np.isfinite(value) or allow_inf and value == np.inf) and value > 0):
+        kind = "positive number (inf allowed)" if allow_inf else "positive finite number"
+        raise ValueError(f"{name} must be a {kind}, got {value!r}")
     return float(value)
+
+
+def widths(name, value):
+    """Layer widths: a sequence of positive integers, as a tuple."""
+    if isinstance(value, (str, bytes)) or not np.iterable(value):
+        raise ValueError(f"{name} must be a sequence of layer widths, got {value!r}")
+    return tuple(positive_int(name, w) for w in value)
 
 
 def seed(name, value, high=2**31 - 1):

@@ -12,6 +12,8 @@ References: Donsker & Varadhan (DV); Belghazi et al. 2018 (MINE); Nguyen, Wainwr
 import numpy as np
 import tensorflow as tf
 
+from mi_lib._checks import fraction, positive_number
+
 
 def _tensor(values, name="scores"):
     """Scores as a tensor. A tensor (inside a training graph) passes as it is; anything else is
@@ -38,9 +40,7 @@ def _matrix(scores):
 def _clip(clip):
     if isinstance(clip, (tf.Tensor, tf.Variable)):
         return clip
-    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.number)) or not clip > 0:
-        raise ValueError(f"clip must be a positive number (inf: no clipping), got {clip!r}")
-    return float(clip)
+    return positive_number("clip", clip, allow_inf=True)  # inf: no clipping
 
 
 def logmeanexp(values, axis=None):
@@ -108,10 +108,8 @@ def mine_surrogate(joint, marginal, log_average, rate=0.01, axis=None):
     ``axis=-1``: one surrogate and one average per row (stacked tasks).
     """
     joint, marginal = _tensor(joint, "joint"), _tensor(marginal, "marginal")
-    if not isinstance(rate, (tf.Tensor, tf.Variable)) and (
-        isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) or not 0 < rate <= 1
-    ):
-        raise ValueError(f"rate must be a number in (0, 1], got {rate!r}")
+    if not isinstance(rate, (tf.Tensor, tf.Variable)):
+        rate = fraction("rate", rate, include_high=True)
     log_average, rate = tf.cast(log_average, marginal.dtype), tf.cast(rate, marginal.dtype)
     batch = tf.stop_gradient(logmeanexp(marginal, axis=axis))
     updated = tf.where(

@@ -11,17 +11,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mi_lib._checks import choice, positive_int, positive_number
+from mi_lib._checks import choice, positive_int, positive_number, widths
 from mi_lib._checks import seed as check_seed
 
 
-def _hidden(hidden):
-    if isinstance(hidden, (str, bytes)) or not np.iterable(hidden):
-        raise ValueError(f"hidden must be a sequence of layer widths, got {hidden!r}")
-    return tuple(positive_int("hidden", h) for h in hidden)
-
-
-def _activation(activation):
+def check_activation(activation):
+    """``activation`` if Keras knows it (a name or a callable), else a ValueError naming it."""
     try:
         keras.activations.get(activation)
     except (ValueError, TypeError) as error:
@@ -31,7 +26,8 @@ def _activation(activation):
 
 def mlp(hidden, outputs, activation="relu", seed=None, name=None):
     """A multilayer perceptron: Dense layers of sizes ``hidden``, then a linear layer of ``outputs``."""
-    hidden, outputs, activation = _hidden(hidden), positive_int("outputs", outputs), _activation(activation)
+    hidden, outputs = widths("hidden", hidden), positive_int("outputs", outputs)
+    activation = check_activation(activation)
     seed = check_seed("seed", seed, high=2**32)  # keras seeds take 32 bits
     seeds = keras.random.SeedGenerator(seed) if seed is not None else None
 
@@ -224,15 +220,23 @@ class GaussianResidualCritic(keras.Model):
 CRITICS = {"concat": ConcatCritic, "separable": SeparableCritic, "gaussian-residual": GaussianResidualCritic}
 
 
-def make_critic(critic, dim_x, dim_y, hidden=(256, 256), activation="relu", seed=None):
-    """Build a critic by name (``concat`` or ``separable``) or accept a ready one; create its weights."""
-    dim_x, dim_y = positive_int("dim_x", dim_x), positive_int("dim_y", dim_y)
+def check_critic(critic):
+    """``critic`` if it names a critic of CRITICS or has ``pairs`` and ``matrix``, else a ValueError."""
     if isinstance(critic, str):
-        choice("critic", critic, CRITICS)
-        critic = CRITICS[critic](hidden=_hidden(hidden), activation=_activation(activation), seed=seed)
-    elif not (hasattr(critic, "pairs") and hasattr(critic, "matrix")):
+        return choice("critic", critic, CRITICS)
+    if not (hasattr(critic, "pairs") and hasattr(critic, "matrix")):
         raise ValueError(
             f"critic must be one of {sorted(CRITICS)} or a model with pairs() and matrix(), got {critic!r}"
+        )
+    return critic
+
+
+def make_critic(critic, dim_x, dim_y, hidden=(256, 256), activation="relu", seed=None):
+    """Build a critic by name (one of CRITICS) or accept a ready one; create its weights."""
+    dim_x, dim_y = positive_int("dim_x", dim_x), positive_int("dim_y", dim_y)
+    if isinstance(check_critic(critic), str):
+        critic = CRITICS[critic](
+            hidden=widths("hidden", hidden), activation=check_activation(activation), seed=seed
         )
     critic((tf.zeros([2, dim_x]), tf.zeros([2, dim_y])))  # build the weights before compiling
     return critic

@@ -13,15 +13,14 @@ the next call of the same shape and options.
 import time
 from dataclasses import asdict, dataclass, field, fields
 
-import keras
 import numpy as np
 import tensorflow as tf
 from scipy.stats import norm
 
 from mi_lib import _training
-from mi_lib._checks import as_samples, choice, draw_seed, fraction, positive_int, positive_number
+from mi_lib._checks import as_samples, choice, draw_seed, fraction, positive_int, positive_number, widths
 from mi_lib._checks import seed as check_seed
-from mi_lib.critics import CRITICS, ArchitectureAwareCritic, make_critic
+from mi_lib.critics import ArchitectureAwareCritic, check_activation, check_critic, make_critic
 
 BOUNDS = ("dv", "mine", "nwj", "infonce", "smile")
 TRANSFORMS = ("standardise", "copula")
@@ -72,34 +71,16 @@ class Options:
 
         choice("bound", self.bound, BOUNDS)
         choice("transform", self.transform, TRANSFORMS)
-        if isinstance(self.critic, str):
-            choice("critic", self.critic, CRITICS)
-        elif not (hasattr(self.critic, "pairs") and hasattr(self.critic, "matrix")):
-            raise ValueError(
-                f"critic must be one of {sorted(CRITICS)} or a model with pairs() and matrix(), "
-                f"got {self.critic!r}"
-            )
-        if isinstance(self.hidden, (str, bytes)) or not np.iterable(self.hidden):
-            raise ValueError(f"hidden must be a sequence of layer widths, got {self.hidden!r}")
-        set_("hidden", tuple(positive_int("hidden", h) for h in self.hidden))
-        try:
-            keras.activations.get(self.activation)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"activation must name a Keras activation, got {self.activation!r}") from error
+        check_critic(self.critic)
+        set_("hidden", widths("hidden", self.hidden))
+        check_activation(self.activation)
         for name in ("steps", "batch_size", "eval_every", "patience"):
             set_(name, positive_int(name, getattr(self, name)))
         set_("learning_rate", positive_number("learning_rate", self.learning_rate))
-        clip = self.clip
-        if isinstance(clip, bool) or not isinstance(clip, (int, float, np.number)) or not clip > 0:
-            raise ValueError(f"clip must be a positive number (inf: no clipping), got {clip!r}")
-        set_("clip", float(clip))
+        set_("clip", positive_number("clip", self.clip, allow_inf=True))  # inf: no clipping
         for name in ("heldout", "validation"):
             set_(name, fraction(name, getattr(self, name)))
-        if not (isinstance(self.ema_rate, (float, int, np.number)) and not isinstance(self.ema_rate, bool)):
-            raise ValueError(f"ema_rate must be a number in (0, 1], got {self.ema_rate!r}")
-        if not 0 < self.ema_rate <= 1:  # 1: the plain DV gradient
-            raise ValueError(f"ema_rate must be a number in (0, 1], got {self.ema_rate!r}")
-        set_("ema_rate", float(self.ema_rate))
+        set_("ema_rate", fraction("ema_rate", self.ema_rate, include_high=True))  # 1: the plain DV gradient
         if self.heldout + self.validation >= 1:
             raise ValueError(
                 f"heldout + validation must leave training samples, got {self.heldout} + {self.validation}"

@@ -307,6 +307,9 @@ for label, name, value in [
 ]:
     arguments = dict(layer=IDENTITY, sigma=0.1, y_mean=np.zeros(2), y_std=np.ones(2), hidden=(4,))
     case("critics.ArchitectureAwareCritic", name, label, **{**arguments, name: value})
+case("critics.check_activation", "activation", "unknown", "nope")
+case("critics.check_critic", "critic", "unknown", "nope")
+case("critics.check_critic", "critic", "not a critic", 3)
 case("critics.make_critic", "critic", "unknown", "nope", 2, 1)
 case("critics.make_critic", "critic", "not a critic", 3, 2, 1)
 case("critics.make_critic", "dim_x", "dim_x=0", "concat", 0, 1, hidden=(4,))

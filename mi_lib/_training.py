@@ -251,9 +251,13 @@ class Trainer:
         self.seed.assign(task.seed)
         if critic is not self.critic:  # a cached trainer's own critic takes the new initial weights
             self.critic.set_weights(critic.get_weights())
+        self._restart()
+
+    def _restart(self):
+        """A fresh optimiser (moments and step count zero) and no MINE moving average yet."""
         for variable in self.optimizer.variables:
             variable.assign(tf.zeros_like(variable))
-        self.log_average.assign(float("nan"))
+        self.log_average.assign(tf.fill(tf.shape(self.log_average), float("nan")))
 
     def _scores(self, x, y, y_marginal):
         if self.use_matrix:
@@ -334,9 +338,7 @@ class StackedTrainer(Trainer):
         self.marginal_rows.assign(np.stack(rows))
         self.seed.assign([t.seed for t in tasks])
         self.critic.assign(critics)
-        for variable in self.optimizer.variables:
-            variable.assign(tf.zeros_like(variable))
-        self.log_average.assign(tf.fill([self.tasks], float("nan")))
+        self._restart()
 
     def _train_chunk(self, first_step, n_steps):
         n, o = tf.shape(self.x)[1], self.options

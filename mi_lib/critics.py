@@ -39,18 +39,11 @@ def mlp(hidden, outputs, activation="relu", seed=None, name=None):
     return keras.Sequential(layers, name=name)
 
 
-class ConcatCritic(keras.Model):
-    """T(x, y) = MLP([x, y]): the statistics network of MINE."""
+class PairCritic(keras.Model):
+    """A critic that scores one pair per evaluation of its network (``call((x, y))``): a score matrix
+    costs b^2 evaluations, every x repeated against every y."""
 
     cheap_matrix = False  # a score matrix costs b^2 network evaluations
-
-    def __init__(self, hidden=(256, 256), activation="relu", seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.net = mlp(hidden, 1, activation, seed, name="statistics_network")
-
-    def call(self, inputs):
-        x, y = inputs
-        return tf.squeeze(self.net(tf.concat([x, y], axis=-1)), axis=-1)
 
     def pairs(self, x, y):
         return self((x, y))
@@ -60,6 +53,18 @@ class ConcatCritic(keras.Model):
         xx = tf.repeat(x, b, axis=0)  # x_0 x_0 ... x_1 x_1 ...
         yy = tf.tile(y, [b, 1])  # y_0 y_1 ... y_0 y_1 ...
         return tf.reshape(self((xx, yy)), [b, b])
+
+
+class ConcatCritic(PairCritic):
+    """T(x, y) = MLP([x, y]): the statistics network of MINE."""
+
+    def __init__(self, hidden=(256, 256), activation="relu", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.net = mlp(hidden, 1, activation, seed, name="statistics_network")
+
+    def call(self, inputs):
+        x, y = inputs
+        return tf.squeeze(self.net(tf.concat([x, y], axis=-1)), axis=-1)
 
 
 class SeparableCritic(keras.Model):
@@ -86,7 +91,7 @@ class SeparableCritic(keras.Model):
         return tf.matmul(self.g(x), self.h(y), transpose_b=True)
 
 
-class ArchitectureAwareCritic(keras.Model):
+class ArchitectureAwareCritic(PairCritic):
     """AA-MINE's critic for I(X; T + eps), T = layer(X) (Elad et al. 2019): it starts with a frozen
     copy of the layers X -> T, so instead of learning to recompute T from X it compares T(X) with
     the noisy representation y = T' + eps directly.
@@ -95,8 +100,6 @@ class ArchitectureAwareCritic(keras.Model):
     a large displacement for marginal ones); mode ``pair`` feeds [T(X), y]. Inputs are put on a unit
     scale with the mean and spread of y, which the critic is given (``y_mean``, ``y_std``).
     """
-
-    cheap_matrix = False
 
     def __init__(
         self,
@@ -138,15 +141,8 @@ class ArchitectureAwareCritic(keras.Model):
             features = [first, noise]
         return tf.squeeze(self.net(tf.concat(features, axis=-1)), axis=-1)
 
-    def pairs(self, x, y):
-        return self((x, y))
 
-    def matrix(self, x, y):
-        b = tf.shape(x)[0]
-        return tf.reshape(self((tf.repeat(x, b, axis=0), tf.tile(y, [b, 1]))), [b, b])
-
-
-class GaussianResidualCritic(keras.Model):
+class GaussianResidualCritic(PairCritic):
     """T(x, y) = log-density ratio of a Gaussian fitted to [x, y] + MLP([x, y]).
 
     ``adapt(x, y)`` fits the Gaussian to training samples through canonical correlation analysis:
@@ -160,7 +156,6 @@ class GaussianResidualCritic(keras.Model):
     learns only the residual; any function is a critic, so its DV value stays a lower bound.
     """
 
-    cheap_matrix = False
     MAX_CORRELATION = 0.9999  # a deterministic pair would give an infinite log ratio
 
     def __init__(self, hidden=(256, 256), activation="relu", seed=None, **kwargs):
@@ -208,13 +203,6 @@ class GaussianResidualCritic(keras.Model):
         c = z - self.center
         gaussian = self.offset - 0.5 * tf.reduce_sum(c * tf.matmul(c, self.precision), axis=-1)
         return gaussian + tf.squeeze(self.net(z), axis=-1)
-
-    def pairs(self, x, y):
-        return self((x, y))
-
-    def matrix(self, x, y):
-        b = tf.shape(x)[0]
-        return tf.reshape(self((tf.repeat(x, b, axis=0), tf.tile(y, [b, 1]))), [b, b])
 
 
 CRITICS = {"concat": ConcatCritic, "separable": SeparableCritic, "gaussian-residual": GaussianResidualCritic}

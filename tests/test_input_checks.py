@@ -651,7 +651,7 @@ def test_numpy_numbers_pass_where_plain_numbers_do():
 NOT_CHECKED = {
     "backbones.Application": "a row of the APPLICATIONS table, written in the library",
     "backbones.Pretrained": "a result, made by pretrain",
-    "critics.PairCritic": "an abstract base: its constructor is keras.Model's; the critics built on it are checked",
+    "critics.PairCritic": "an abstract base; the critics built on it are checked",
     "data.Unavailable": "an exception",
     "data.BitTask": "a result, made by tishby_12bit",
     "data.FashionMNIST": "a result, made by load_fashion_mnist (pretrain checks the one it is given)",

@@ -89,7 +89,7 @@ pairing: $(ENV_STAMP)
 
 unit: $(ENV_STAMP)
 	$(BIN)/pytest -q tests --ignore=tests/test_pairing.py -m "not book and not classroom and not pdf and not lab" \
-	  -n $(JOBS) --dist worksteal
+	  -n $(JOBS) --dist worksteal --durations=10
 
 # make assignments, then nbgrader autogrades chapter 1: the instructor's solution on the outputs of
 # the chapter's execution by nbval (from the execution cache, executed here only if missing), the

@@ -1,5 +1,5 @@
-"""The PDF of the whole book (`make pdf`): present, one section per chapter, math and references
-rendered, no TeX source left in its text."""
+"""The PDF of the whole book (`make pdf`): present, one section per chapter, its chapters numbered as
+in the HTML book, math and references rendered, no TeX source left in its text."""
 
 import re
 import shutil
@@ -48,9 +48,33 @@ def test_no_unrendered_tex_or_unresolved_references(text):
     assert not leftovers, f"TeX source or unresolved references in the PDF text: {sorted(set(leftovers))}"
 
 
-def test_numbered_chapters_figures_and_bibliography(text):
-    # the table of contents numbers the chapters: "3 The Donsker-Varadhan duality ... 17"
-    assert re.search(r"^\s*\d+\s+The Donsker-Varadhan duality\b", text, re.M), "chapters are not numbered"
+def _toc_numbers():
+    """(title, number) of every page of the table of contents, numbered as the HTML book numbers it:
+    the chapters of the parts marked `numbered`, counted on across parts; None for the others."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    numbers, count = [], 0
+    for part in toc["parts"]:
+        for chapter in part["chapters"]:
+            text = (ROOT / f"{chapter['file']}.md").read_text()
+            title = re.search(r"^# (.+)$", text, re.M).group(1).strip()
+            count += bool(part.get("numbered"))
+            numbers.append((title, count if part.get("numbered") else None))
+    return numbers
+
+
+def test_chapters_are_numbered_as_in_the_html_book(text):
+    # a line of the PDF's table of contents: "3 The mixture test ..... 23", or "Notation ..... 7"
+    wrong = {}
+    for title, number in _toc_numbers():
+        words = r"\s+".join(map(re.escape, title.split()))
+        line = re.search(rf"^\s*(?:(\d+)\s+)?{words}[\s.]+\d+\s*$", text, re.M)
+        found = int(line.group(1)) if line and line.group(1) else None
+        if line is None or found != number:
+            wrong[title] = (number, found if line else "not in the contents")
+    assert not wrong, f"chapters numbered otherwise than in the HTML book (expected, found): {wrong}"
+
+
+def test_figures_and_bibliography(text):
     images = subprocess.run(["pdfimages", "-list", str(PDF)], capture_output=True, text=True, check=True)
     # one line per image after a two-line header; every chapter draws several figures
     assert len(images.stdout.splitlines()) - 2 >= 10, images.stdout[:500]

@@ -1,6 +1,7 @@
 """mi_lib.results and the reproduction report page that reads them."""
 
 import json
+import re
 from pathlib import Path
 
 import jupytext
@@ -60,14 +61,23 @@ def _rendered_report():
     )
 
 
+def _row(report, item):
+    """The cells (claim, measured, verdict) of the report's row for ``item``."""
+    line = next(line for line in report.splitlines() if line.startswith(f"| **{item}.**"))
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
 def test_report_shows_the_chapters_numbers_and_follows_a_change(folder):
     mixture = dict(overlapping_truth=0.2412, separated_truth=0.6901, overlapping_mine_mean=0.2377)
     mixture.update(separated_mine_mean=0.6855, overlapping_mine_max_error=0.01, separated_mine_max_error=0.02)
     mixture.update(overlapping_tolerance=0.05, separated_tolerance=0.05)
     results.record("03_mixture_test", "quick", **mixture)
     first = _rendered_report()
-    assert "MINE 0.238 nats" in first and "reproduced" in first
-    assert "chapter `04_gaussian_test` has not recorded results" in first
+    assert "MINE 0.238 nats" in first and _row(first, "Figure 5")[2].startswith("**reproduced**")
+    # a chapter that recorded nothing: its rows say so, and the page still renders
+    assert _row(first, "Figure 6")[2] == (
+        "**not measured**: chapter `04_gaussian_test` has not recorded results in this build"
+    )
     # A different number in the chapter's results file: the report shows it, and its verdict follows.
     path = folder / "03_mixture_test.json"
     data = json.loads(path.read_text())
@@ -76,4 +86,70 @@ def test_report_shows_the_chapters_numbers_and_follows_a_change(folder):
     path.write_text(json.dumps(data))
     second = _rendered_report()
     assert "MINE 0.123 nats" in second and "MINE 0.238 nats" not in second
-    assert "not reproduced" in second
+    assert _row(second, "Figure 5")[2].startswith("**not reproduced**")
+
+
+def test_verdicts_follow_the_corrected_criteria(folder):
+    # Tables 1-3: the study predicts a negative correlation; a positive one is not a reproduction.
+    results.record(
+        "07_backbones",
+        "quick",
+        backbones=8,
+        seeds_per_backbone=2,
+        corr_ixe_accuracy_best=0.6,
+        corr_ixe_accuracy_best_low=0.2,
+        corr_ixe_accuracy_best_high=0.9,
+    )
+    # Figure 6 and AA-MINE: a shortfall is reported as a miss, with its standard error, even where the
+    # truth exceeds log(batch size).
+    results.record(
+        "04_gaussian_test",
+        "quick",
+        relative_error_d2_rho05=0.04,
+        relative_error_d20_rho05=0.05,
+        relative_error_d20_rho099=0.6,
+        mine_d20_rho099=15.6,
+        truth_d20_rho099=39.2,
+        mine_d20_rho099_stderr=0.5,
+    )
+    results.record(
+        "05_infinite_mi",
+        "quick",
+        aa_relative_error_d100_s05=-0.05,
+        mine_relative_error_d100_s05=-0.4,
+        aa_relative_error_d100_s025=-0.3,
+        mine_relative_error_d100_s025=-0.7,
+        truth_d100_s025=7.73,
+        aa_d100_s025=5.41,
+        aa_stderr_d100_s025=0.1,
+    )
+    # Seed 001's width claim: IIW and the gap move apart.
+    results.record(
+        "08_weights_info",
+        "quick",
+        iiw_width_16=65,
+        iiw_width_64=44,
+        iiw_width_256=22,
+        gap_width_16=0.05,
+        gap_width_64=0.07,
+        gap_width_256=0.11,
+    )
+    report = _rendered_report()
+    claim, measured, verdict = _row(report, "Tables 1-3, figure 9")
+    assert "+0.60" in measured and verdict.startswith("**not reproduced**") and "opposite" in verdict
+    claim, measured, verdict = _row(report, "Figure 6")
+    assert "shortfall 23.60 nats (60% of the truth; 47 s.e.)" in measured and verdict.startswith("**partly**")
+    claim, measured, verdict = _row(report, "AA-MINE, accuracy")
+    assert "AA-MINE 5.41 ± 0.10 of 7.73 nats" in measured
+    assert verdict.startswith("**partly**") and "shortfall 2.32 nats (30% of the truth; 23 s.e.)" in verdict
+    assert _row(report, "Section 2.2.2")[2].startswith(
+        "**reproduced**"
+    )  # under half of MINE's error at each sigma
+    assert _row(report, "IIW, width")[2].startswith("**not reproduced**")
+    assert _row(report, "IIW, batch size")[2].startswith("**not measured**")
+
+
+def test_report_prose_types_no_measured_number():
+    """Every number of the report is read from the chapters' results: its prose holds no decimal."""
+    prose = "\n".join(cell.source for cell in jupytext.read(REPORT).cells if cell.cell_type == "markdown")
+    assert not re.findall(r"\d[.,]\d", prose), re.findall(r".{20}\d[.,]\d.{20}", prose)

@@ -1,11 +1,15 @@
-"""One chapter numbering for the PDF and the HTML book.
+"""The PDF book (Jupyter Book's LaTeX build): the HTML book's chapter numbers, and math in headings.
 
+One chapter numbering for the PDF and the HTML book.
 The HTML book numbers the chapters of the parts that _toc.yml marks ``numbered: true`` (1 The
 Donsker-Varadhan duality, 2 MINE, ...) and leaves the other pages (notation, instructors, the
 reproduction report, the references) unnumbered. LaTeX numbers every ``\\chapter``, so without this
 extension the two getting-started pages would shift every chapter of the PDF by two. In the LaTeX
 build, each chapter is given the number the HTML book gives it (Sphinx's toctree numbering), and a
 page the HTML book does not number stays unnumbered (the commands are in chapternumbers.sty).
+
+Math in a heading: mathbookmarks.sty writes its Greek letters as characters in the PDF's bookmarks,
+where unicode-math's symbols would stop the build.
 """
 
 from docutils import nodes
@@ -32,4 +36,5 @@ class ChapterNumbers(SphinxPostTransform):
 def setup(app):
     app.add_post_transform(ChapterNumbers)
     app.add_latex_package("chapternumbers")
+    app.add_latex_package("mathbookmarks")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

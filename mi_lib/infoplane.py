@@ -2,7 +2,10 @@
 
 ``record_training(config, x, y)`` trains the fully connected network of Shwartz-Ziv & Tishby
 (2017), 12-10-7-5-4-3-2 by default, with Adam on minibatches of an 80/20 split, and records at
-log-spaced epochs everything the information plane needs, for every seed of the configuration:
+log-spaced epochs everything the information plane needs, for every seed of the configuration.
+A ``batch_size`` of at least the number of training patterns trains by full-batch steps: each step
+follows the exact gradient of the training loss, with no minibatch noise (Saxe et al.'s test of
+whether that noise causes compression). The record holds:
 
 - the weights and biases of every layer, from which ``Recording.activations`` recomputes the
   activations of every layer on any inputs (exactly: the same float64 arithmetic as training). A
@@ -60,7 +63,7 @@ class TrainingConfig:
     train_fraction: float = 0.8  # of the patterns used for training; the rest are held out
     epochs: int = 8000
     records: int = 100  # log-spaced recorded epochs (fewer after rounding to distinct integers)
-    batch_size: int = 256
+    batch_size: int = 256  # at least the training patterns: full-batch training, no gradient noise
     learning_rate: float = 4e-4
     seeds: tuple = field(default=(0,))  # one network per seed: its split, initial weights, batches
 

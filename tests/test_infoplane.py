@@ -66,6 +66,23 @@ def test_stacked_seeds_train_as_they_would_alone():
     assert not np.allclose(both.weights[0][0, -1], both.weights[0][1, -1])  # seeds differ
 
 
+def test_a_batch_of_all_training_patterns_trains_without_gradient_noise():
+    """batch_size >= the training patterns: one exact-gradient step per epoch, the same whatever
+    the batch order, so the minibatch spread is 0 and the run equals one with any larger batch."""
+    config = TrainingConfig(epochs=30, records=4, seeds=(0, 1), batch_size=4096, learning_rate=5e-3)
+    record = record_training(config, TASK.x, TASK.y, cache=False)
+    assert np.all(record.gradient_std == 0.0) and np.all(record.gradient_mean > 0.0)
+    assert record.loss[:, -1].max() < record.loss[:, 0].min()  # it trains
+    exact = record_training(
+        TrainingConfig(epochs=30, records=4, seeds=(0, 1), batch_size=10**6, learning_rate=5e-3),
+        TASK.x,
+        TASK.y,
+        cache=False,
+    )
+    for a, b in zip(record.weights, exact.weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 def test_record_layout_and_activations():
     record = record_training(SMALL, TASK.x, TASK.y, cache=False)
     np.testing.assert_array_equal(record.epochs, SMALL.recorded_epochs())

@@ -143,6 +143,8 @@ def test_verdicts_follow_the_corrected_criteria(folder):
         gap_width_64=0.07,
         gap_width_256=0.11,
     )
+    # Seed 002's KS validation: NIF not rejected and the best fit, by a test of little power.
+    results.record("09_nif", "quick", ks_p_nif=0.8, ks_p_integrated_gradients=0.5, ks_p_shapley_values=0.3)
     report = _rendered_report()
     claim, measured, verdict = _row(report, "Tables 1-3, figure 9")
     assert "+0.60" in measured and verdict.startswith("**not reproduced**") and "opposite" in verdict
@@ -155,6 +157,9 @@ def test_verdicts_follow_the_corrected_criteria(folder):
     assert _row(report, "Section 2.2.2")[2].startswith("**reproduced**")
     assert _row(report, "IIW, width")[2].startswith("**not reproduced**")
     assert _row(report, "IIW, batch size")[2].startswith("**not measured**")
+    claim, measured, verdict = _row(report, "NIF, KS validation")
+    assert "NIF: KS p = 0.80" in measured and verdict.startswith("**partly**")
+    assert _row(report, "NIF, pruning")[2].startswith("**not measured**")
 
 
 def test_report_prose_types_no_measured_number():

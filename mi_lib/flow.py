@@ -8,6 +8,12 @@ with anything: its flows are exactly 0, set without a critic. From the flows: a 
 (one node per neuron, an edge for every positive flow), its betweenness centrality and Louvain
 communities, the drawing of the paper's figure 1, and feature-to-class attribution by summing the
 products of the flows along every directed path.
+
+Every flow keeps its standard error over the held-out pairs (``Flow.stderr``), and the graph can be
+built from the *resolved* flows only, those that exceed ``z`` standard errors: on small data sets
+most flows between single neurons are not distinguishable from zero. The "flow" is a symmetric
+pairwise MI, neither directional nor conserved; it sees neither redundancy nor synergy among
+neurons, and the path products have units of nats^L: heuristics, not information quantities.
 """
 
 import warnings
@@ -30,6 +36,9 @@ class Flow:
     constant[l][i]: neuron i of layer l is constant on the data.
     feature_mi[i, j]: I(X_i; X_j) between input features (0 on the diagonal), for the paper's term
         for correlated inputs (see :meth:`matrices`); None when it was not estimated.
+    stderr[l][i, k], feature_stderr[i, j]: the standard error of each estimate over its held-out
+        pairs (delta method, of the estimate before clipping; 0 where a neuron is constant, NaN where
+        the critic diverged); None when not known (a hand-made Flow).
     """
 
     sizes: tuple
@@ -37,27 +46,56 @@ class Flow:
     constant: tuple
     feature_mi: np.ndarray | None
     names: tuple  # names[l][i]: the label of neuron i of layer l
+    stderr: tuple | None = None
+    feature_stderr: np.ndarray | None = None
 
     @property
     def diverged(self):
         """diverged[l][i, k]: the critic of that pair diverged, so mi[l][i, k] is NaN."""
         return tuple(np.isnan(m) for m in self.mi)
 
-    def matrices(self, beta=0.0):
+    def resolved(self, z=2.0):
+        """resolved[l][i, k]: the flow exceeds ``z`` of its standard errors (a one-sided test of
+        "no flow" at about the 2.3% level for z = 2). Needs ``stderr``."""
+        z = _check_z(z)
+        if self.stderr is None:
+            raise ValueError("resolved needs stderr: estimate the flows with neuron_flows")
+        with np.errstate(invalid="ignore"):
+            return tuple((m > z * se) & np.isfinite(se) for m, se in zip(self.mi, self.stderr, strict=True))
+
+    def matrices(self, beta=0.0, z=None):
         """The flow matrices of the graph. With ``beta`` > 0 the flow from input feature i into a
         live first-layer neuron k gains beta * sum_j I(X_i; X_j): NIF's term for the information
-        that feature i shares with the other inputs. A constant neuron still receives nothing."""
+        that feature i shares with the other inputs. A constant neuron still receives nothing.
+        With ``z``, only the resolved flows (see :meth:`resolved`) are kept; the others are 0
+        (a diverged critic's flow stays NaN), and the beta term goes to resolved edges only."""
         if not (isinstance(beta, (int, float, np.floating)) and np.isfinite(beta) and beta >= 0):
             raise ValueError(f"beta must be a non-negative finite number, got {beta!r}")
+        mi, keep = self.mi, None
+        if z is not None:
+            keep = self.resolved(z)
+            mi = tuple(np.where(k | np.isnan(m), m, 0.0) for m, k in zip(mi, keep, strict=True))
         if beta == 0:
-            return self.mi
+            return mi
         if self.feature_mi is None:
             raise ValueError(
                 "beta > 0 needs feature_mi: estimate it with neuron_flows(..., feature_pairs=True)"
             )
-        first = self.mi[0] + beta * self.feature_mi.sum(axis=1, keepdims=True)
+        first = mi[0] + beta * self.feature_mi.sum(axis=1, keepdims=True)
         first = np.where(self.constant[1][None, :] | self.constant[0][:, None], 0.0, first)
-        return (first, *self.mi[1:])
+        if keep is not None:
+            first = np.where(keep[0] | np.isnan(mi[0]), first, 0.0)
+        return (first, *mi[1:])
+
+
+def _check_z(z):
+    if (
+        isinstance(z, bool)
+        or not isinstance(z, (int, float, np.integer, np.floating))
+        or not (np.isfinite(z) and z >= 0)
+    ):
+        raise ValueError(f"z must be a non-negative finite number of standard errors, got {z!r}")
+    return float(z)
 
 
 def activations(model, x):
@@ -138,7 +176,9 @@ def neuron_flows(layers, *, names=None, feature_pairs=True, seed=0, progress=Fal
             if not (constant[0][i] or constant[0][j]):
                 pairs.append((("feature", 0, i, j), arrays[0][:, i], arrays[0][:, j]))
     mi = [np.zeros((sizes[layer], sizes[layer + 1])) for layer in range(len(sizes) - 1)]
+    stderr = [np.zeros_like(m) for m in mi]
     feature_mi = np.zeros((sizes[0], sizes[0])) if feature_pairs else None
+    feature_stderr = np.zeros((sizes[0], sizes[0])) if feature_pairs else None
     if pairs:
         seeds = np.random.SeedSequence(seed).generate_state(len(pairs)) % (2**31 - 1)
         results = estimate_many(
@@ -160,21 +200,24 @@ def neuron_flows(layers, *, names=None, feature_pairs=True, seed=0, progress=Fal
             )
         for (where, _, _), result in zip(pairs, results, strict=True):
             value = float("nan") if result.diverged else max(float(result.value), 0.0)
+            se = float("nan") if result.diverged else float(result.stderr)
             kind, layer, i, k = where
             if kind == "flow":
-                mi[layer][i, k] = value
+                mi[layer][i, k], stderr[layer][i, k] = value, se
             else:
                 feature_mi[i, k] = feature_mi[k, i] = value
-    return Flow(sizes, tuple(mi), constant, feature_mi, names)
+                feature_stderr[i, k] = feature_stderr[k, i] = se
+    return Flow(sizes, tuple(mi), constant, feature_mi, names, tuple(stderr), feature_stderr)
 
 
-def flow_graph(flow, beta=0.0):
+def flow_graph(flow, beta=0.0, z=None):
     """The NIF graph: a ``networkx.DiGraph`` with one node (layer, i) per neuron (attributes ``layer``,
     ``index``, ``label``, ``constant``) and an edge for every positive flow, with ``weight`` the flow
-    in nats and ``distance`` = 1 / weight (a large flow is a short path, for betweenness)."""
+    in nats and ``distance`` = 1 / weight (a large flow is a short path, for betweenness). With
+    ``z``, an edge only for every flow that exceeds z of its standard errors (see ``Flow.resolved``)."""
     if not isinstance(flow, Flow):
         raise ValueError(f"flow must be a mi_lib.flow.Flow, got {type(flow).__name__}")
-    matrices = flow.matrices(beta)
+    matrices = flow.matrices(beta, z)
     g = nx.DiGraph()
     for layer, size in enumerate(flow.sizes):
         for i in range(size):

@@ -137,9 +137,7 @@ XC, YC = RNG.normal(size=(16, 3)).astype(np.float32), np.arange(16) % 2
 WEIGHTS = Later(lambda: [v.numpy() for v in CLASSIFIER.make().trainable_variables])
 NAN_WEIGHTS = Later(lambda: [spoilt(WEIGHTS.make()[0], NAN), *WEIGHTS.make()[1:]])
 PRIOR = Later(
-    lambda: module("weights_info").prior_from_heldout(
-        CLASSIFIER.make(), WEIGHTS.make(), [w + 0.1 for w in WEIGHTS.make()]
-    )
+    lambda: module("weights_info").prior_from_heldout(CLASSIFIER.make(), [w + 0.1 for w in WEIGHTS.make()])
 )
 IDENTITY = Later(lambda: __import__("keras").layers.Identity())
 TASK = Later(lambda: module("data").tishby_12bit())
@@ -575,15 +573,27 @@ case("truth.MixtureTask.pointwise_mi", "z", "unknown class", X, np.full(64, 5), 
 
 # --- weights_info ---------------------------------------------------------------------------------------
 
-case("weights_info.prior_from_heldout", "model", "not a model", "model", WEIGHTS, WEIGHTS)
-case("weights_info.prior_from_heldout", "initial_weights", "NaN", CLASSIFIER, NAN_WEIGHTS, WEIGHTS)
-case("weights_info.prior_from_heldout", "initial_weights", "strings", CLASSIFIER, ["a", "b"], WEIGHTS)
-case("weights_info.prior_from_heldout", "heldout_weights", "too few", CLASSIFIER, WEIGHTS, [np.zeros((3, 4))])
-case("weights_info.prior_from_heldout", "floor", "floor=-1", CLASSIFIER, WEIGHTS, WEIGHTS, floor=-1.0)
-for name in ("per_sample_gradients", "information_in_weights"):
+case("weights_info.prior_from_heldout", "model", "not a model", "model", WEIGHTS)
+case("weights_info.prior_from_heldout", "heldout_weights", "NaN", CLASSIFIER, NAN_WEIGHTS)
+case("weights_info.prior_from_heldout", "heldout_weights", "strings", CLASSIFIER, ["a", "b"])
+case("weights_info.prior_from_heldout", "heldout_weights", "too few", CLASSIFIER, [np.zeros((3, 4))])
+case("weights_info.prior_from_heldout", "floor", "floor=-1", CLASSIFIER, WEIGHTS, floor=-1.0)
+for name in ("per_sample_gradients", "information_in_weights", "sample_gibbs_posterior"):
     arguments = dict(
-        model=CLASSIFIER, x=XC, y=YC, **({"prior": PRIOR} if name == "information_in_weights" else {})
+        model=CLASSIFIER, x=XC, y=YC, **({} if name == "per_sample_gradients" else {"prior": PRIOR})
     )
+    if name == "sample_gibbs_posterior":
+        arguments.update(steps=2, batch=4)
+        for label, argument, value in [
+            ("beta=0", "beta", 0.0),
+            ("steps=0", "steps", 0),
+            ("batch=0", "batch", 0),
+            ("step_size=NaN", "step_size", NAN),
+            ("final_step_size=-1", "final_step_size", -1.0),
+            ("record_every=-1", "record_every", -1),
+            ("burn_in=steps", "burn_in", 2),
+        ]:
+            case(f"weights_info.{name}", argument, label, **{**arguments, argument: value})
     samples(f"weights_info.{name}", "x", XC, **{**arguments, "x": BAD})
     for label, argument, value in [
         ("model not a model", "model", "model"),
@@ -602,7 +612,6 @@ for name in ("per_sample_gradients", "information_in_weights"):
     for label, argument, value in [
         ("seed=-1", "seed", -1),
         ("seed=str", "seed", "a"),
-        ("fisher_samples=0", "fisher_samples", 0),
         ("prior not a prior", "prior", "prior"),
         (
             "prior mean NaN",
@@ -617,6 +626,16 @@ for name in ("per_sample_gradients", "information_in_weights"):
     ]:
         key = argument.split(".")[0]
         case(f"weights_info.{name}", argument, label, **{**arguments, key: value})
+case(
+    "weights_info.information_in_weights",
+    "fisher_samples",
+    "fisher_samples=0",
+    CLASSIFIER,
+    XC,
+    YC,
+    PRIOR,
+    fisher_samples=0,
+)
 for label, information in [("strings", "a"), ("NaN", NAN), ("negative", -1.0), ("empty", [])]:
     case("weights_info.generalisation_bound", "information", label, information, 10)
 case("weights_info.generalisation_bound", "n", "n=0", 1.0, 0)

@@ -67,8 +67,8 @@ def test_stacked_seeds_train_as_they_would_alone():
 
 
 def test_a_batch_of_all_training_patterns_trains_without_gradient_noise():
-    """batch_size >= the training patterns: one exact-gradient step per epoch, the same whatever
-    the batch order, so the minibatch spread is 0 and the run equals one with any larger batch."""
+    """batch_size >= the training patterns: one exact-gradient step per epoch, so the minibatch
+    spread is 0 and any larger batch size gives the same run."""
     config = TrainingConfig(epochs=30, records=4, seeds=(0, 1), batch_size=4096, learning_rate=5e-3)
     record = record_training(config, TASK.x, TASK.y, cache=False)
     assert np.all(record.gradient_std == 0.0) and np.all(record.gradient_mean > 0.0)

@@ -224,8 +224,9 @@ class MixtureTask:
 def linear_regression_weights_mi(x, prior_variance, noise_variance):
     """I(w; S) in Bayesian linear regression: weights w ~ N(0, prior_variance I), targets
     y = x w + N(0, noise_variance), the training set S = (x, y) with the inputs x (n, d) drawn
-    independently of w. The information is all in the targets, and Gaussian:
-    I(w; S) = I(w; y | x) = 1/2 log det(I + prior_variance x^T x / noise_variance)."""
+    independently of w. The information is all in the targets, and Gaussian: for these inputs x,
+    I(w; y | x) = 1/2 log det(I + prior_variance x^T x / noise_variance). Since I(w; x) = 0,
+    I(w; S) is its mean over the inputs' distribution (equal for a fixed design)."""
     x = as_samples("x", x)
     ratio = positive_number("prior_variance", prior_variance)
     ratio /= positive_number("noise_variance", noise_variance)

@@ -81,8 +81,8 @@ test:
 	  echo "== stage $$stage: $$(( $$(date +%s) - start )) s"; done
 
 lint: notebooks
-	$(BIN)/ruff check mi_lib tests benchmarks book/_ext tools nbgrader_config.py notebooks/*.ipynb
-	$(BIN)/ruff format --check mi_lib tests benchmarks book/_ext tools nbgrader_config.py
+	$(BIN)/ruff check mi_lib tests benchmarks book/_ext book/_latex tools nbgrader_config.py notebooks/*.ipynb
+	$(BIN)/ruff format --check mi_lib tests benchmarks book/_ext book/_latex tools nbgrader_config.py
 
 pairing: $(ENV_STAMP)
 	$(BIN)/pytest -q tests/test_pairing.py

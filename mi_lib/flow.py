@@ -12,8 +12,9 @@ products of the flows along every directed path.
 Every flow keeps its standard error over the held-out pairs (``Flow.stderr``), and the graph can be
 built from the *resolved* flows only, those that exceed ``z`` standard errors: on small data sets
 most flows between single neurons are not distinguishable from zero. The "flow" is a symmetric
-pairwise MI, neither directional nor conserved; it sees neither redundancy nor synergy among
-neurons, and the path products have units of nats^L: heuristics, not information quantities.
+pairwise MI, neither directional nor conserved; it counts redundant information once per source
+and misses synergy among neurons, and the path products have units of nats^L: heuristics, not
+information quantities.
 """
 
 import warnings
@@ -56,7 +57,8 @@ class Flow:
 
     def resolved(self, z=2.0):
         """resolved[l][i, k]: the flow exceeds ``z`` of its standard errors (a one-sided test of
-        "no flow" at about the 2.3% level for z = 2). Needs ``stderr``."""
+        "no flow" at about the 2.3% level for z = 2). Needs ``stderr``, which is conditional on the
+        trained critics: it leaves out the spread over training runs and seeds."""
         z = _check_z(z)
         if self.stderr is None:
             raise ValueError("resolved needs stderr: estimate the flows with neuron_flows")
@@ -279,8 +281,10 @@ def attribution(graph):
 
 def zero_flow_neurons(graph):
     """The hidden neurons through which no information flows: no positive flow in or no positive
-    flow out. Removing them cannot change what the graph passes from inputs to outputs. A neuron
-    with a diverged (unknown) flow is never reported."""
+    flow out. Removing them cannot change what the graph passes from inputs to outputs; but a live
+    neuron whose flows were all clipped to 0 is not constant, so removing it from the network can
+    change its predictions, even on the training data. A neuron with a diverged (unknown) flow is
+    never reported."""
     last = _check_graph(graph)
     return [
         n

@@ -12,7 +12,9 @@ theta_S varies over training sets with covariance C, modelled per layer as c I. 
 
     I(w; S | U) = 1/2 log det(I + n c F) = 1/2 sum_j log(1 + mu_j),  mu_j eigenvalues of n c F,
 
-(``layers``, summed in ``total``), an upper bound on I(w; S) (U is independent of S). The variance c
+(``layers``, summed in ``total``); within this Gaussian model it bounds I(w; S) from above (U is
+independent of S), and it is only as good as the model: with one variance c per layer it overstates
+the information where the curvature is uneven across directions (chapter 8 measures this). The variance c
 over training sets is what makes the estimate an information: it is fitted by
 :func:`prior_from_heldout` from the same network trained on a held-out set S' of the same size with
 the same U (same initial weights, same minibatch order, as many steps): c = mean((theta_S -

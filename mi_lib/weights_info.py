@@ -294,6 +294,16 @@ def _dense_grams(model, dense, x, y, loss, noise_variance, moved):
     return grams, projections
 
 
+def _checked_training_inputs(model, x, y, loss, prior, seed):
+    """The checks shared by the estimator and the sampler: (seed, x, y, the model's layer blocks)."""
+    seed = _check_seed(seed)
+    _check_model(model)
+    x, y = _check_data(model, x, y, loss)
+    blocks = _layer_blocks(model)
+    _check_prior(prior, model, blocks)
+    return seed, x, y, blocks
+
+
 def information_in_weights(
     model, x, y, prior, loss="crossentropy", noise_variance=1.0, fisher_samples=256, seed=0
 ):
@@ -309,11 +319,7 @@ def information_in_weights(
     choice("loss", loss, LOSSES)
     positive_number("noise_variance", noise_variance)
     fisher_samples = positive_int("fisher_samples", fisher_samples)
-    seed = _check_seed(seed)
-    _check_model(model)
-    x, y = _check_data(model, x, y, loss)
-    blocks = _layer_blocks(model)
-    _check_prior(prior, model, blocks)
+    seed, x, y, blocks = _checked_training_inputs(model, x, y, loss, prior, seed)
 
     n = len(x)
     rows = np.random.default_rng(seed).permutation(n)[: min(fisher_samples, n)]
@@ -391,11 +397,7 @@ def sample_gibbs_posterior(
         raise ValueError(f"record_every must be a non-negative integer, got {record_every!r}")
     if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or not 0 <= burn_in < steps:
         raise ValueError(f"burn_in must be an integer in [0, steps={steps}), got {burn_in!r}")
-    seed = _check_seed(seed)
-    _check_model(model)
-    x, y = _check_data(model, x, y, loss)
-    blocks = _layer_blocks(model)
-    _check_prior(prior, model, blocks)
+    seed, x, y, blocks = _checked_training_inputs(model, x, y, loss, prior, seed)
 
     n = len(x)
     variables = model.trainable_variables

@@ -15,7 +15,16 @@ def run_python(code):
 
 @pytest.mark.parametrize(
     "module",
-    ["mi_lib", "mi_lib.truth", "mi_lib.classical", "mi_lib.data", "mi_lib.results", "mi_lib.settings"],
+    [
+        "mi_lib",
+        "mi_lib.truth",
+        "mi_lib.classical",
+        "mi_lib.data",
+        "mi_lib.results",
+        "mi_lib.settings",
+        "mi_lib.infoplane",  # the Tishby network is numpy; Keras only for Recording.layer_model
+        "mi_lib.backbones",  # Keras on first use: building, pretraining or loading a model
+    ],
 )
 def test_numpy_only_modules_do_not_import_tensorflow(module):
     # TensorFlow's start-up costs seconds and hundreds of MB; tools, tests and chapters that need only
@@ -50,5 +59,35 @@ except AttributeError as error:
     assert "no_such_name" in str(error)
 else:
     raise AssertionError("mi_lib.no_such_name resolved")
+"""
+    )
+
+
+@pytest.mark.parametrize("package", ["mi_lib.backbones", "mi_lib.infoplane"])
+def test_a_package_reexports_every_public_name_of_its_modules(package):
+    # The split into one module per concept keeps the import paths of the single module it was:
+    # `from mi_lib.infoplane import record_training`, `backbones.pretrain`, `backbones.ZOO`.
+    run_python(
+        f"""
+import importlib, pkgutil, types
+package = importlib.import_module({package!r})
+modules = [m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")]
+assert len(modules) >= 3, modules
+names = set()
+for name in modules:
+    module = importlib.import_module(f"{package}.{{name}}")
+    assert module.__doc__ and len(module.__doc__) > 100, f"{{module.__name__}} explains its concept"
+    for public, value in vars(module).items():
+        defined_here = getattr(value, "__module__", module.__name__) == module.__name__
+        if public.startswith("_") or isinstance(value, types.ModuleType) or not defined_here:
+            continue
+        if not (callable(value) or public.isupper()):
+            continue
+        names.add(public)
+        assert getattr(package, public, None) is value, f"{package}.{{public}} is not {{module.__name__}}'s"
+missing = names - set(package.__all__)
+assert not missing, f"{package}.__all__ lacks {{sorted(missing)}}"
+for public in package.__all__:
+    assert getattr(package, public) is not None, public
 """
     )

@@ -329,3 +329,27 @@ def test_bad_data():
         record_training({"epochs": 3}, TASK.x, TASK.y, cache=False)
     with pytest.raises(ValueError, match="train_fraction"):
         record_training(TrainingConfig(train_fraction=0.0001), TASK.x, TASK.y, cache=False)
+
+
+def test_storage_knows_files_and_the_network_knows_no_files():
+    # The package's split: storage writes and reads named arrays, whatever trains them; the network
+    # and the training loop never touch a file (the loop checkpoints through a callback).
+    import ast
+    import inspect
+
+    from mi_lib.infoplane import network, storage, training
+
+    def imported(module):
+        tree = ast.parse(inspect.getsource(module))
+        return {
+            alias.name if isinstance(node, ast.Import) else node.module
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
+
+    assert not {m for m in imported(storage) if m.startswith("mi_lib.infoplane")}
+    assert not {m for m in imported(network) if m.startswith(("mi_lib.infoplane", "mi_lib._files"))}
+    assert "mi_lib._files" not in imported(training)
+    loop = inspect.signature(training._train).parameters
+    assert "checkpoint" in loop and not [name for name in loop if "path" in name or "directory" in name]

@@ -698,19 +698,34 @@ def takes_input(function):
     return any(name not in ("self", "cls") for name in parameters)
 
 
+def public_modules():
+    """{path inside mi_lib: module} for every public module of mi_lib, and every public module of
+    its packages (``infoplane.network``)."""
+    found = {}
+    for info in pkgutil.iter_modules(mi_lib.__path__):
+        if info.name.startswith("_"):
+            continue
+        found[info.name] = module(info.name)
+        if info.ispkg:
+            for inner in pkgutil.iter_modules(found[info.name].__path__):
+                if not inner.name.startswith("_"):
+                    found[f"{info.name}.{inner.name}"] = module(f"{info.name}.{inner.name}")
+    return found
+
+
 def public_callables():
     """{path inside mi_lib: callable} for every public function and class defined in mi_lib and its
     public modules, and every public method of those classes (not of Keras layers: their call,
-    pairs and matrix run inside compiled training steps, on data the estimators checked)."""
+    pairs and matrix run inside compiled training steps, on data the estimators checked). A name
+    that a package re-exports has the package's path, the one users call it by (``backbones.pretrain``,
+    defined in ``backbones.pretraining``)."""
     found = {
         name: value
         for name, value in vars(mi_lib).items()
         if not name.startswith("_") and inspect.isfunction(value) and value.__module__ == "mi_lib"
     }
-    for info in pkgutil.iter_modules(mi_lib.__path__):
-        if info.name.startswith("_"):
-            continue
-        mod = module(info.name)
+    for path, mod in public_modules().items():
+        package = path.split(".")[0]
         for name, value in vars(mod).items():
             if (
                 name.startswith("_")
@@ -718,13 +733,14 @@ def public_callables():
                 or getattr(value, "__module__", None) != mod.__name__
             ):
                 continue
-            found[f"{info.name}.{name}"] = value.__init__ if inspect.isclass(value) else value
+            owner = package if getattr(module(package), name, None) is value else path
+            found[f"{owner}.{name}"] = value.__init__ if inspect.isclass(value) else value
             if inspect.isclass(value) and not hasattr(value, "add_weight"):
                 for method, member in vars(value).items():
                     if isinstance(member, (classmethod, staticmethod)):
                         member = member.__func__
                     if not method.startswith("_") and inspect.isfunction(member):
-                        found[f"{info.name}.{name}.{method}"] = member
+                        found[f"{owner}.{name}.{method}"] = member
     return found
 
 

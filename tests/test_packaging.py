@@ -37,3 +37,15 @@ def test_lock_file_agrees_with_the_direct_pins():
     lock = {k.lower().replace("_", "-"): v for k, v in lock.items()}
     for name, version in pyproject_pins().items():
         assert lock.get(name.lower().replace("_", "-")) == version, name
+
+
+def test_every_package_of_mi_lib_is_in_the_wheel():
+    # setuptools' `packages` is not recursive: a package of mi_lib missing from it installs without
+    # its modules (mi_lib.backbones, mi_lib.infoplane are packages of one module per concept).
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "mi_lib").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert sorted(listed) == sorted(found)

@@ -23,7 +23,7 @@ export MI_PROFILE ?= auto
 # chapter 7's convolutions then give other numbers than a run one chapter at a time.
 JOBS ?= $(if $(filter 1,$(GPU)),1,$(shell nproc 2>/dev/null || echo 2))
 
-.PHONY: help env book execute notebooks lab lab-check test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark benchmark-build data-deps clean
+.PHONY: help env deps book execute notebooks lab lab-check test lint pairing unit nbval classroom assignments book-check browser-deps pdf pdf-check tex-deps benchmark benchmark-build data-deps clean
 
 help:
 	@echo "make book        build the HTML book (creates .venv and installs everything first)"
@@ -75,10 +75,12 @@ lab-check: browser-deps
 	MI_PROFILE=quick $(BIN)/pytest -q -m lab tests/test_lab.py
 
 # --- make test: each stage prints its own time -------------------------------------------------
+# (tools/test_stages.sh: the last four stages run in two lanes at once, since each uses about one core.)
 test:
-	@set -e; for stage in env lint unit nbval pairing classroom book-check pdf-check lab-check; do \
-	  start=$$(date +%s); $(MAKE) --no-print-directory $$stage; \
-	  echo "== stage $$stage: $$(( $$(date +%s) - start )) s"; done
+	@MAKE="$(MAKE)" bash tools/test_stages.sh
+
+# The system packages of the later stages, installed before they run side by side (one apt at a time).
+deps: browser-deps tex-deps data-deps
 
 lint: notebooks
 	$(BIN)/ruff check mi_lib tests benchmarks book/_ext book/_latex tools nbgrader_config.py notebooks/*.ipynb

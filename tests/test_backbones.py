@@ -159,7 +159,7 @@ def test_weights_found_on_disk_are_loaded(tmp_path, monkeypatch, no_imagenet_wei
     no_imagenet_weights.mkdir()
     saved.save_weights(no_imagenet_weights / "tiny_notop.weights.h5")
     tiny = backbones.Application("Tiny", tiny_application, "tiny_notop.weights.h5", "resnet", 16)
-    monkeypatch.setattr(backbones, "APPLICATIONS", {"Tiny": tiny})
+    monkeypatch.setattr(backbones.applications, "APPLICATIONS", {"Tiny": tiny})
     loaded = backbones.load_applications(["Tiny"], weights_dir=no_imagenet_weights)
     model, preprocess, size = loaded["Tiny"]
     assert size == 16 and preprocess is keras.applications.resnet.preprocess_input
@@ -174,7 +174,7 @@ def test_a_corrupt_weights_file_is_a_reason_to_skip(monkeypatch, no_imagenet_wei
     no_imagenet_weights.mkdir()
     (no_imagenet_weights / "tiny_notop.weights.h5").write_bytes(b"not an HDF5 file")
     tiny = backbones.Application("Tiny", tiny_application, "tiny_notop.weights.h5", "resnet", 16)
-    monkeypatch.setattr(backbones, "APPLICATIONS", {"Tiny": tiny})
+    monkeypatch.setattr(backbones.applications, "APPLICATIONS", {"Tiny": tiny})
     reasons = []
     assert backbones.load_applications(["Tiny"], weights_dir=no_imagenet_weights, report=reasons.append) == {}
     assert reasons and reasons[0].startswith("skipped Tiny: Tiny could not be loaded")

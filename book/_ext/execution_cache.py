@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE_VARIABLE = "MI_EXECUTION_CACHE_DIR"  # moves the cache (the tests of this module use it)
 # What the chapters' outputs depend on besides their own cells (which jupyter-cache hashes itself).
 CODE = (
-    *sorted((ROOT / "mi_lib").glob("*.py")),
+    *sorted((ROOT / "mi_lib").rglob("*.py")),
     *sorted((ROOT / "mi_lib").glob("*.mplstyle")),
     *sorted((ROOT / "requirements").glob("*.txt")),
     Path(__file__),  # how the outputs are rebuilt

@@ -11,14 +11,10 @@ on disk. One concept per module:
   ``load_application``, ``load_applications``, ``weights_folders``, ``Unavailable``).
 
 Every public name of these modules is importable from here (``from mi_lib import backbones;
-backbones.ZOO``), and setting one here sets it where it is used (``monkeypatch.setattr(backbones,
-"APPLICATIONS", ...)`` changes what ``load_applications`` reads), as when this was one module.
+backbones.ZOO``); a name is read where it is defined, so a patch goes to that module
+(``backbones.applications.APPLICATIONS``).
 """
 
-import sys
-import types
-
-from mi_lib.backbones import applications, pretraining, zoo
 from mi_lib.backbones.applications import (
     APPLICATIONS,
     WEIGHTS_VARIABLE,
@@ -64,15 +60,3 @@ __all__ = [
     "pretrain",
     "weights_folders",
 ]
-
-
-class _Package(types.ModuleType):
-    def __setattr__(self, name, value):
-        if name in __all__:  # also where the modules read it
-            for module in (zoo, pretraining, applications):
-                if name in vars(module):
-                    setattr(module, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -268,9 +268,11 @@ def student_session(lab, browser):
     ActionChains(chrome).double_click(item).perform()
     opened = _wait(
         lambda: chrome.execute_script(PANEL_STATE, title),
-        lambda s: s.get("tab") == "found",
+        # A notebook's cells render after its tab appears (later still on a busy machine): wait for
+        # them, or for the tab to show something other than a notebook.
+        lambda s: s.get("tab") == "found" and (s.get("kind") != "notebook" or bool(s.get("prompts"))),
         UI_TIMEOUT,
-        f"{title} opened from the file browser",
+        f"{title} opened from the file browser, its code cells shown",
         log,
         browser=chrome,
     )

@@ -1,5 +1,7 @@
 """Input validation shared by the public functions: every error names the argument at fault."""
 
+import os
+
 import numpy as np
 
 
@@ -75,6 +77,27 @@ def seed(name, value, high=2**31 - 1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < high:
         raise ValueError(f"{name} must be None or an integer in [0, {high}), got {value!r}")
     return int(value)
+
+
+def seed32(name, value):
+    """A required seed of Keras' initialisers and of numpy: an integer of 32 bits."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be an integer in [0, 2**32), got {value!r}")
+    return int(value)
+
+
+def flag(name, value):
+    """True or False (numpy's too), as a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def optional_path(name, value):
+    """A path (str or os.PathLike), or None."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path (str or os.PathLike) or None, got {value!r}")
+    return value
 
 
 def draw_seed():

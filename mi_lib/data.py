@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mi_lib._checks import positive_int
+from mi_lib._checks import flag, optional_path, positive_int, seed32
 
 N_BITS = 12
 
@@ -160,11 +160,9 @@ def fashion_mnist_candidates():
 def find_fashion_mnist(directory=None):
     """The first folder holding all four Fashion-MNIST files: ``directory`` alone if given, else the
     folders of :func:`fashion_mnist_candidates`. Raises FileNotFoundError saying how to get them."""
-    import os
     from pathlib import Path
 
-    if directory is not None and not isinstance(directory, (str, os.PathLike)):
-        raise ValueError(f"directory must be a path (str or os.PathLike) or None, got {directory!r}")
+    optional_path("directory", directory)
     folders = [Path(directory).expanduser()] if directory is not None else fashion_mnist_candidates()
     for folder in folders:
         if all((folder / name).is_file() for name in FASHION_MNIST_FILES):
@@ -177,8 +175,7 @@ def load_fashion_mnist(directory=None, download=False):
     """Fashion-MNIST from local files (see :func:`find_fashion_mnist`). With ``download=True`` and
     nothing local, Keras downloads it to its cache; off by default, since the course never touches
     the network while it runs."""
-    if not isinstance(download, (bool, np.bool_)):
-        raise ValueError(f"download must be True or False, got {download!r}")
+    flag("download", download)
     try:
         folder = find_fashion_mnist(directory)
     except FileNotFoundError:
@@ -215,11 +212,9 @@ def load_cats_vs_dogs(directory=None, size=224, per_class=1000, seed=0):
     import os
     from pathlib import Path
 
-    if directory is not None and not isinstance(directory, (str, os.PathLike)):
-        raise ValueError(f"directory must be a path (str or os.PathLike) or None, got {directory!r}")
+    optional_path("directory", directory)
     size, per_class = positive_int("size", size), positive_int("per_class", per_class)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    seed = seed32("seed", seed)
     import tensorflow as tf
 
     folder = directory or os.environ.get(CATS_VS_DOGS_VARIABLE)

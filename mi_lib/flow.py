@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from mi_lib._checks import as_samples
+from mi_lib._checks import as_samples, seed32
 from mi_lib.estimators import estimate_many
 
 
@@ -301,17 +301,11 @@ def betweenness(graph):
     return nx.betweenness_centrality(graph, weight="distance", normalized=True)
 
 
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    return int(seed)
-
-
 def communities(graph, seed=0):
     """Louvain communities of the graph read as undirected with the flows as weights (networkx's
     ``louvain_communities``), as a dict node -> community number, largest community first."""
     _check_graph(graph)
-    seed = _check_seed(seed)
+    seed = seed32("seed", seed)
     parts = nx.community.louvain_communities(graph.to_undirected(), weight="weight", seed=seed)
     parts = sorted(parts, key=lambda c: (-len(c), min(c)))
     return {node: c for c, part in enumerate(parts) for node in part}
@@ -325,7 +319,7 @@ def draw_flow_graph(graph, ax, seed=0, title=None):
     last = _check_graph(graph)
     if not all(hasattr(ax, name) for name in ("annotate", "set_xticks", "spines")):
         raise ValueError(f"ax must be a matplotlib Axes, got {ax!r}")
-    _check_seed(seed)
+    seed32("seed", seed)
     if title is not None and not isinstance(title, str):
         raise ValueError(f"title must be a str or None, got {title!r}")
     pos = {}

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mi_lib._checks import flag, seed32
+
 PROFILE_VARIABLE = "MI_PROFILE"
 
 
@@ -59,17 +61,11 @@ def _resolve(name, argument):
     return PROFILES[name]
 
 
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    return int(seed)
-
-
 def seed_everything(seed):
     """Seed Python's ``random``, numpy and TensorFlow/Keras from one integer."""
     import keras
 
-    keras.utils.set_random_seed(_check_seed(seed))
+    keras.utils.set_random_seed(seed32("seed", seed))
 
 
 def device_description():
@@ -104,9 +100,8 @@ def setup(seed=0, profile_name=None, verbose=True):
     banner; return the Profile."""
     import matplotlib.pyplot as plt
 
-    seed = _check_seed(seed)
-    if not isinstance(verbose, (bool, np.bool_)):
-        raise ValueError(f"verbose must be True or False, got {verbose!r}")
+    seed = seed32("seed", seed)
+    flag("verbose", verbose)
     prof = _resolve(profile_name, "profile_name")
     seed_everything(seed)
     plt.style.use(STYLE)

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mi_lib._checks import choice
-from mi_lib.backbones._arguments import flag as _flag
-from mi_lib.backbones._arguments import folder as _folder
+from mi_lib._checks import choice, flag, optional_path
 from mi_lib.data import Unavailable  # raised here too: ImageNet weights that are not on disk
 
 
@@ -74,7 +72,7 @@ def weights_folders(weights_dir=None):
     """Where ImageNet weights are looked for: ``weights_dir``, ``$MI_IMAGENET_WEIGHTS_DIR``, and
     Keras' own cache (``$KERAS_HOME`` or ``~/.keras``, then ``models``), where keras.applications
     puts what it downloads."""
-    _folder("weights_dir", weights_dir)
+    optional_path("weights_dir", weights_dir)
     folders = [Path(weights_dir).expanduser()] if weights_dir is not None else []
     if os.environ.get(WEIGHTS_VARIABLE):
         folders.append(Path(os.environ[WEIGHTS_VARIABLE]).expanduser())
@@ -91,8 +89,8 @@ def load_application(name, weights_dir=None, download=False):
     if not isinstance(name, str):
         raise ValueError(f"name must be one of {sorted(APPLICATIONS)}, got {name!r}")
     choice("name", name, APPLICATIONS)
-    _folder("weights_dir", weights_dir)
-    _flag("download", download)
+    optional_path("weights_dir", weights_dir)
+    flag("download", download)
     app = APPLICATIONS[name]
     found = next(
         (f / app.weights_file for f in weights_folders(weights_dir) if (f / app.weights_file).is_file()), None
@@ -123,8 +121,8 @@ def load_applications(names=tuple(APPLICATIONS), weights_dir=None, download=Fals
         if not isinstance(name, str):
             raise ValueError(f"names must be a list of model names, got {names!r}")
         choice("names", name, APPLICATIONS)
-    _folder("weights_dir", weights_dir)
-    _flag("download", download)
+    optional_path("weights_dir", weights_dir)
+    flag("download", download)
     if not callable(report):
         raise ValueError(f"report must be callable (print, list.append), got {report!r}")
     loaded = {}

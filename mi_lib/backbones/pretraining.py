@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mi_lib._checks import positive_int, positive_number
+from mi_lib._checks import flag, positive_int, positive_number, seed32
 from mi_lib._files import cache_dir, discard_unreadable, exclusive_lock, load_arrays, save_arrays
-from mi_lib.backbones._arguments import flag as _flag
-from mi_lib.backbones._arguments import seed as _seed
 from mi_lib.backbones.zoo import BackboneConfig, as_images, build_backbone
 
 FORMAT = 1  # bump when the architectures or the cached layout change: old entries are then ignored
@@ -83,7 +81,7 @@ def cache_key(config, training, seed, data_fingerprint):
         raise ValueError(f"training must be a PretrainConfig, got {training!r}")
     if not isinstance(data_fingerprint, str):
         raise ValueError(f"data_fingerprint must be a str, got {data_fingerprint!r}")
-    seed = _seed("seed", seed)
+    seed = seed32("seed", seed)
     description = json.dumps(
         dict(
             format=FORMAT,
@@ -121,7 +119,7 @@ def pretrain(config, data, training=PretrainConfig(), seed=0, cache=True, verbos
         raise ValueError(f"data must be a FashionMNIST (x_train, y_train, x_test, y_test), got {data!r}")
     if not isinstance(training, PretrainConfig):
         raise ValueError(f"training must be a PretrainConfig, got {training!r}")
-    seed, cache, verbose = _seed("seed", seed), _flag("cache", cache), _flag("verbose", verbose)
+    seed, cache, verbose = seed32("seed", seed), flag("cache", cache), flag("verbose", verbose)
     classes = training.classes
     train = _stratified(data.y_train, classes, training.samples, seed)
     test = np.flatnonzero(np.isin(data.y_test, classes))

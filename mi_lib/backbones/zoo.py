@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mi_lib._checks import choice, positive_int
-from mi_lib.backbones._arguments import seed as _seed
+from mi_lib._checks import choice, positive_int, seed32
 
 FAMILIES = ("resnet_v1", "resnet_v2", "inception", "xception")
 # Keras' default 0.99 leaves the moving statistics of batch normalisation far from the data after the
@@ -154,7 +153,7 @@ def build_backbone(config, seed=0):
 
     if not isinstance(config, BackboneConfig):
         raise ValueError(f"config must be a BackboneConfig, got {config!r}")
-    keras.utils.set_random_seed(_seed("seed", seed))
+    keras.utils.set_random_seed(seed32("seed", seed))
     layers = keras.layers
     images = keras.Input(IMAGE_SHAPE, name="images")
     if config.family == "resnet_v2":  # v2 stems are a bare convolution: the blocks pre-activate

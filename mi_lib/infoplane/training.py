@@ -8,12 +8,11 @@ restore of a checkpoint (:func:`_resume`), the training loop (:func:`_train`, wh
 only a checkpoint callback) and the writing of the record (storage again).
 """
 
-import os
 import time
 
 import numpy as np
 
-from mi_lib._checks import as_samples
+from mi_lib._checks import as_samples, flag, optional_path
 from mi_lib.infoplane.network import (
     TrainingConfig,
     _evaluate,
@@ -71,11 +70,7 @@ def _check_data(x, y):
 
 
 def _check_options(cache, directory, progress, checkpoint_seconds, on_checkpoint):
-    for name, value in (("cache", cache), ("progress", progress)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False, got {value!r}")
-    if directory is not None and not isinstance(directory, (str, os.PathLike)):
-        raise ValueError(f"directory must be a path (str or os.PathLike) or None, got {directory!r}")
+    flag("cache", cache), flag("progress", progress), optional_path("directory", directory)
     number = isinstance(checkpoint_seconds, (int, float, np.integer, np.floating))
     if isinstance(checkpoint_seconds, bool) or not (number and checkpoint_seconds >= 0):
         raise ValueError(f"checkpoint_seconds must be a number >= 0, got {checkpoint_seconds!r}")

@@ -5,9 +5,9 @@ The recipe (after MINE and the benchmark practice of bmi): map each coordinate w
 statistics (standardise, or normal scores for ``transform="copula"``), split the samples three
 ways, train a critic on minibatches of the training split with Adam inside one compiled graph per
 ``eval_every`` steps, evaluate the bound on the validation split after every chunk, stop when it
-has not improved for ``patience`` evaluations, and report the bound of the best critic on the test
-split, which chose nothing, with its standard error. The compiled graphs are kept and reused by
-the next call of the same shape and options.
+(smoothed) has not risen by a quarter of its standard error for ``patience`` evaluations, and
+report the bound of the best critic on the test split, which chose nothing, with its standard
+error. The compiled graphs are kept and reused by the next call of the same shape and options.
 """
 
 import time
@@ -43,8 +43,9 @@ class Options:
     transform: ``copula`` (the default): each coordinate to the normal scores of its ranks, which
         makes the estimate invariant to any strictly increasing map of any coordinate; or
         ``standardise`` each coordinate.
-    steps: the most training steps; training stops earlier when the validation bound has not
-        improved for ``patience`` evaluations, one every ``eval_every`` steps.
+    steps: the most training steps; training stops earlier when the validation bound (the mean of
+        the last three) has not risen by a quarter of its standard error for ``patience``
+        evaluations, one every ``eval_every`` steps (benchmarks/stopping_rule.py chose the rule).
     heldout: the fraction of samples in the test split (``Estimate.value`` is evaluated on it);
     validation: the fraction that chooses when to stop. The rest trains.
     ema_rate: MINE's moving-average rate; clip: SMILE's clipping threshold.
@@ -61,7 +62,7 @@ class Options:
     heldout: float = 0.3
     validation: float = 0.1
     eval_every: int = 100
-    patience: int = 10
+    patience: int = 6
     ema_rate: float = 0.01
     clip: float = 5.0
 

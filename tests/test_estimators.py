@@ -115,14 +115,12 @@ def test_estimate_many_equals_independent_runs(critic):
     for (x, y), seed, joint in zip(tasks, [0, 1, 2], together, strict=True):
         alone = mi_lib.estimate(x, y, seed=seed, **kwargs)
         assert joint.steps == alone.steps
-        if critic == "concat":
-            assert joint.best_step == alone.best_step
-            assert joint.value == pytest.approx(alone.value, abs=1e-3)
-        else:
-            # The Gaussian part is exact here from step 0, so the validation curve is flat to a few
-            # 1e-4 nats and rounding may pick another step of it, whose critic differs slightly: the
-            # two test values agree to half their standard error (a stacking error would not).
-            assert joint.value == pytest.approx(alone.value, abs=0.5 * alone.stderr)
+        # Trained alike to float32 rounding: the validation curves agree to 1e-3 nats.
+        np.testing.assert_allclose(joint.validation_history, alone.validation_history, atol=1e-3)
+        # Where a curve is flat (a weak dependence; the Gaussian part, exact here from step 0),
+        # rounding may pick another step of it, whose critic differs slightly: the two test values
+        # agree to half their standard error (a stacking error would not).
+        assert joint.value == pytest.approx(alone.value, abs=0.5 * alone.stderr)
         np.testing.assert_allclose(joint.history, alone.history, atol=1e-2)
 
 

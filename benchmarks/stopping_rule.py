@@ -11,7 +11,7 @@ standard errors). Prints, per rule, each task's mean relative error over seeds /
 validations, the tasks within 10% and the mean steps.
 
 This chose mi_lib's rule (patience 6, c = 0.25): `python benchmarks/stopping_rule.py` (default
-critic) and `--critic concat`, about 10 minutes each on two cores.
+critic) and `--critic concat`, about 20 minutes each on two cores.
 """
 
 import argparse

@@ -25,7 +25,7 @@ CHUNK = 65_536  # rows per critic call when scoring test pairs
 SMOOTHING = 3  # validations averaged for the stopping rule
 # An improvement of the smoothed validation bound counts only when it exceeds this many standard
 # errors of the validation bound: smaller ones are noise, and chasing them ran critics to the step
-# cap for no gain (chosen with benchmarks/accuracy.py's tasks, see fit()).
+# cap for no gain (chosen by benchmarks/stopping_rule.py, see fit()).
 MIN_IMPROVEMENT = 0.25
 CACHED_TRAINERS = 4  # compiled training loops kept for reuse (each holds one critic and its data)
 
@@ -315,7 +315,7 @@ class Trainer:
                 bound_with_stderr(o.bound, o.clip, *task, rows, c)
                 for *task, c in zip(joint, marginal, cols, strict=True)
             ]
-        values, stderrs = np.array(pairs, np.float64).reshape(-1, 2).T
+        values, stderrs = np.array(pairs, np.float64).T
         return values, stderrs
 
     def snapshot(self):

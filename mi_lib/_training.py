@@ -222,6 +222,20 @@ def _minibatch_indices(seed, step, batch_size, n):
     return tf.random.stateless_uniform([2, batch_size], tf.stack([seed, step]), 0, n, dtype=tf.int32)
 
 
+def _loop(n_steps, step):
+    """``values = step(i, values)`` for i < n_steps in a graph while-loop; returns the values stacked.
+    Written out so that the compiled functions need no AutoGraph (traced with it off): once in CI,
+    AutoGraph left a ``for i in tf.range(n)`` loop unconverted, and Python cannot iterate over a
+    symbolic tensor (tests/test_estimators.py::test_training_does_not_depend_on_autograph)."""
+    _, values = tf.while_loop(
+        lambda i, _: i < n_steps,
+        lambda i, values: (i + 1, step(i, values)),
+        (tf.constant(0), tf.TensorArray(tf.float32, size=n_steps)),
+        maximum_iterations=n_steps,
+    )
+    return values.stack()
+
+
 def _variable(shape, dtype=tf.float32):
     return tf.Variable(tf.zeros(shape, dtype), trainable=False)
 
@@ -246,8 +260,8 @@ class Trainer:
         self.log_average = tf.Variable(float("nan"), trainable=False)
         self.optimizer = _adam(options.learning_rate, options.steps)
         self.optimizer.build(critic.trainable_variables)
-        self.train_chunk = tf.function(self._train_chunk, jit_compile=True)
-        self.validate = tf.function(self._validate)
+        self.train_chunk = tf.function(self._train_chunk, jit_compile=True, autograph=False)
+        self.validate = tf.function(self._validate, autograph=False)
 
     def reset(self, tasks, critics):
         (task,), (critic,) = tasks, critics
@@ -275,8 +289,8 @@ class Trainer:
     def _train_chunk(self, first_step, n_steps):
         """``n_steps`` training steps in one graph; returns the minibatch bound, shape (1, n_steps)."""
         n, o = tf.shape(self.x)[0], self.options
-        values = tf.TensorArray(tf.float32, size=n_steps)
-        for i in tf.range(n_steps):
+
+        def step(i, values):
             idx = _minibatch_indices(self.seed, first_step + i, o.batch_size, n)
             x, y, y_marginal = tf.gather(self.x, idx[0]), tf.gather(self.y, idx[0]), tf.gather(self.y, idx[1])
             with tf.GradientTape() as tape:
@@ -286,8 +300,9 @@ class Trainer:
             self.log_average.assign(log_average)
             variables = self.critic.trainable_variables
             self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-            values = values.write(i, _value(o.bound, o.clip, *scores))
-        return values.stack()[None, :]
+            return values.write(i, _value(o.bound, o.clip, *scores))
+
+        return _loop(n_steps, step)[None, :]
 
     def _validate(self):
         """Scores on the validation split: of the joint pairs (1, n) and the marginal pairs (1, P n);
@@ -341,8 +356,8 @@ class StackedTrainer(Trainer):
         self.optimizer.build(critic.trainable_variables)
         # Not XLA: its CPU batched matmul is slower than TensorFlow's oneDNN kernel (measured: the
         # 13-task sweep of benchmarks/batched_sweep.py trains 1.7x faster without it).
-        self.train_chunk = tf.function(self._train_chunk)
-        self.validate = tf.function(self._validate)
+        self.train_chunk = tf.function(self._train_chunk, autograph=False)
+        self.validate = tf.function(self._validate, autograph=False)
 
     def reset(self, tasks, critics):
         (
@@ -364,8 +379,8 @@ class StackedTrainer(Trainer):
 
     def _train_chunk(self, first_step, n_steps):
         n, o = tf.shape(self.x)[1], self.options
-        values = tf.TensorArray(tf.float32, size=n_steps)
-        for i in tf.range(n_steps):
+
+        def step(i, values):
             # per task, as estimate() draws them: (K, 2, b)
             idx = tf.stack(
                 [_minibatch_indices(self.seed[k], first_step + i, o.batch_size, n) for k in range(self.tasks)]
@@ -379,8 +394,9 @@ class StackedTrainer(Trainer):
             self.log_average.assign(log_average)
             variables = self.critic.trainable_variables
             self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-            values = values.write(i, _value(o.bound, o.clip, None, joint, marginal, axis=-1))
-        return tf.transpose(values.stack())
+            return values.write(i, _value(o.bound, o.clip, None, joint, marginal, axis=-1))
+
+        return tf.transpose(_loop(n_steps, step))
 
     def _validate(self):
         xs = tf.tile(self.x_val, [1, VALIDATION_PERMUTATIONS, 1])

@@ -411,16 +411,23 @@ def sample_gibbs_posterior(
     inputs = tf.constant(x)
     targets = tf.constant(y, tf.int32 if loss == "crossentropy" else tf.float32)
 
-    @tf.function(reduce_retracing=True)
+    # An explicit while-loop and AutoGraph off, as in the estimator's training loop (_training._loop).
+    @tf.function(reduce_retracing=True, autograph=False)
     def run(rows, eps):  # len(eps) Langevin steps in one graph: rows (steps, batch), eps (steps,)
-        for t in tf.range(tf.shape(eps)[0]):
+        def step(t):
             with tf.GradientTape() as tape:
                 out = model(tf.gather(inputs, rows[t]), training=False)
                 energy = scale * tf.reduce_mean(_nll(out, tf.gather(targets, rows[t]), loss, noise_variance))
                 for v, mu, p in zip(variables, means, precision, strict=True):
                     energy += 0.5 * p * tf.reduce_sum((v - mu) ** 2)
-            for v, g in zip(variables, tape.gradient(energy, variables), strict=True):
+            updates = [
                 v.assign_add(-0.5 * eps[t] * g + tf.sqrt(eps[t]) * noise.normal(v.shape, dtype=v.dtype))
+                for v, g in zip(variables, tape.gradient(energy, variables), strict=True)
+            ]
+            with tf.control_dependencies(updates):
+                return t + 1
+
+        tf.while_loop(lambda t: t < tf.shape(eps)[0], step, [tf.constant(0)])
 
     gamma = 0.55
     tau = steps / ((step_size / final) ** (1 / gamma) - 1) if final < step_size else np.inf

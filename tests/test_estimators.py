@@ -352,3 +352,29 @@ def test_the_marginal_pairs_never_hold_a_joint_pair(n):
 
     perms = _training.derangements(n, 50, np.random.default_rng(0)).reshape(50, n)
     assert not np.any(perms == np.arange(n)) and all(sorted(p) == list(range(n)) for p in perms)
+
+
+def test_training_does_not_depend_on_autograph(monkeypatch):
+    """Once in CI, tracing the training loop ran it unconverted by AutoGraph (a Python ``for`` over a
+    symbolic tensor, which fails). The compiled loops are explicit while-loops traced with AutoGraph
+    off; here AutoGraph converts nothing, and the estimates must come out as they do normally."""
+    from collections import OrderedDict
+
+    from tensorflow.python.autograph.impl import conversion
+    from tensorflow.python.autograph.pyct import cache
+
+    from mi_lib import _training
+
+    tasks = [correlated_gaussians(1_000, 2, rho, seed=k) for k, rho in enumerate((0.3, 0.7))]
+    kwargs = dict(steps=200, eval_every=100, batch_size=128)
+
+    def run():
+        alone = mi_lib.estimate(*tasks[0], seed=0, **kwargs)
+        many = mi_lib.estimate_many([t[0] for t in tasks], [t[1] for t in tasks], seeds=[0, 1], **kwargs)
+        return [alone.value] + [e.value for e in many]
+
+    expected = run()
+    monkeypatch.setattr(_training, "_cache", OrderedDict())  # fresh trainers: traced again
+    monkeypatch.setattr(conversion, "_ALLOWLIST_CACHE", cache.UnboundInstanceCache())  # restored after
+    monkeypatch.setattr(conversion, "is_unsupported", lambda entity: True)  # AutoGraph converts nothing
+    assert run() == expected

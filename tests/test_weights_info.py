@@ -277,3 +277,36 @@ def test_the_cached_gradient_function_does_not_keep_the_model_alive():
     del model
     gc.collect()
     assert alive() is None
+
+
+def test_langevin_does_not_depend_on_autograph(monkeypatch):
+    """As the estimator's training loop (tests/test_estimators.py): with AutoGraph converting
+    nothing, the Langevin steps still run in their graph and give the same samples."""
+    from tensorflow.python.autograph.impl import conversion
+    from tensorflow.python.autograph.pyct import cache
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(50, 2))
+    y = x @ np.array([[1.0], [-0.5]]) + rng.normal(size=(50, 1))
+    prior = weights_info.GaussianPrior((np.zeros((2, 1)),), (1.0,))
+
+    def run():
+        keras.utils.set_random_seed(0)
+        return weights_info.sample_gibbs_posterior(
+            linear_model(2),
+            x,
+            y,
+            prior,
+            steps=300,
+            batch=10,
+            step_size=2e-2,
+            loss="gaussian",
+            record_every=100,
+            burn_in=0,
+            seed=0,
+        )
+
+    expected = run()
+    monkeypatch.setattr(conversion, "_ALLOWLIST_CACHE", cache.UnboundInstanceCache())  # restored after
+    monkeypatch.setattr(conversion, "is_unsupported", lambda entity: True)  # AutoGraph converts nothing
+    np.testing.assert_array_equal(run(), expected)

@@ -354,14 +354,11 @@ def test_the_marginal_pairs_never_hold_a_joint_pair(n):
     assert not np.any(perms == np.arange(n)) and all(sorted(p) == list(range(n)) for p in perms)
 
 
-def test_training_does_not_depend_on_autograph(monkeypatch):
+def test_training_does_not_depend_on_autograph(monkeypatch, disable_autograph):
     """Once in CI, tracing the training loop ran it unconverted by AutoGraph (a Python ``for`` over a
     symbolic tensor, which fails). The compiled loops are explicit while-loops traced with AutoGraph
     off; here AutoGraph converts nothing, and the estimates must come out as they do normally."""
     from collections import OrderedDict
-
-    from tensorflow.python.autograph.impl import conversion
-    from tensorflow.python.autograph.pyct import cache
 
     from mi_lib import _training
 
@@ -375,6 +372,5 @@ def test_training_does_not_depend_on_autograph(monkeypatch):
 
     expected = run()
     monkeypatch.setattr(_training, "_cache", OrderedDict())  # fresh trainers: traced again
-    monkeypatch.setattr(conversion, "_ALLOWLIST_CACHE", cache.UnboundInstanceCache())  # restored after
-    monkeypatch.setattr(conversion, "is_unsupported", lambda entity: True)  # AutoGraph converts nothing
+    disable_autograph()
     assert run() == expected

@@ -279,12 +279,9 @@ def test_the_cached_gradient_function_does_not_keep_the_model_alive():
     assert alive() is None
 
 
-def test_langevin_does_not_depend_on_autograph(monkeypatch):
+def test_langevin_does_not_depend_on_autograph(disable_autograph):
     """As the estimator's training loop (tests/test_estimators.py): with AutoGraph converting
     nothing, the Langevin steps still run in their graph and give the same samples."""
-    from tensorflow.python.autograph.impl import conversion
-    from tensorflow.python.autograph.pyct import cache
-
     rng = np.random.default_rng(4)
     x = rng.normal(size=(50, 2))
     y = x @ np.array([[1.0], [-0.5]]) + rng.normal(size=(50, 1))
@@ -307,6 +304,5 @@ def test_langevin_does_not_depend_on_autograph(monkeypatch):
         )
 
     expected = run()
-    monkeypatch.setattr(conversion, "_ALLOWLIST_CACHE", cache.UnboundInstanceCache())  # restored after
-    monkeypatch.setattr(conversion, "is_unsupported", lambda entity: True)  # AutoGraph converts nothing
+    disable_autograph()
     np.testing.assert_array_equal(run(), expected)

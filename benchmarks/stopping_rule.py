@@ -58,16 +58,11 @@ def trajectory(task, seed, critic):
 def replay(records, patience, threshold):
     """(validations until the rule stops, test bound of the best validated critic by then)."""
     val, stderr, test = np.asarray(records, np.float64).T
-    best, best_trend, since = 0, -np.inf, 0
+    best, rule = 0, _training.StoppingRule(patience, threshold)
     for i in range(len(val)):
         best = i if val[i] > val[best] else best
-        trend = val[max(0, i - _training.SMOOTHING + 1) : i + 1].mean()
-        if trend > best_trend + threshold * stderr[i]:
-            best_trend, since = trend, 0
-        else:
-            since += 1
-            if since >= patience:
-                return i + 1, test[best]
+        if rule.stop(val[i], stderr[i]):
+            return i + 1, test[best]
     return len(val), test[best]
 
 

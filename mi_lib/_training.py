@@ -222,6 +222,27 @@ def _minibatch_indices(seed, step, batch_size, n):
     return tf.random.stateless_uniform([2, batch_size], tf.stack([seed, step]), 0, n, dtype=tf.int32)
 
 
+class StoppingRule:
+    """When to stop training on a task: when the mean of its last ``SMOOTHING`` validation bounds has
+    not risen by ``threshold`` of the validation bound's standard error for ``patience`` validations.
+    :func:`fit` applies it; benchmarks/stopping_rule.py replays it on recorded runs."""
+
+    def __init__(self, patience, threshold=MIN_IMPROVEMENT):
+        self.patience, self.threshold = patience, threshold
+        self.values, self.best_trend, self.since = [], -np.inf, 0
+
+    def stop(self, value, stderr):
+        """Record one validation bound and its standard error; True once training should stop."""
+        self.values.append(value)
+        # The trend, not one lucky evaluation, must improve.
+        trend = np.mean(self.values[-SMOOTHING:])
+        if trend > self.best_trend + self.threshold * stderr:
+            self.best_trend, self.since = trend, 0
+        else:
+            self.since += 1
+        return self.since >= self.patience
+
+
 def _loop(n_steps, step):
     """``values = step(i, values)`` for i < n_steps in a graph while-loop; returns the values stacked.
     Written out so that the compiled functions need no AutoGraph (traced with it off): once in CI,
@@ -456,10 +477,9 @@ def fit(trainer, options, progress):
             history=[],
             validation=[],
             best=-np.inf,
-            best_trend=-np.inf,
             best_step=0,
             weights=None,
-            since=0,
+            rule=StoppingRule(options.patience),
             diverged=False,
             stopped=None,
         )
@@ -490,15 +510,8 @@ def fit(trainer, options, progress):
                 if value > run["best"]:
                     snapshot = trainer.snapshot() if snapshot is None else snapshot
                     run.update(best=value, best_step=done, weights=trainer.weights_of(snapshot, k))
-                # Stop on the trend, not on one lucky evaluation: the mean of the last few
-                # validations must improve within `patience` evaluations.
-                trend = np.mean([v for _, v in run["validation"][-SMOOTHING:]])
-                if trend > run["best_trend"] + MIN_IMPROVEMENT * validation_stderr[k]:
-                    run["best_trend"], run["since"] = trend, 0
-                else:
-                    run["since"] += 1
-                    if run["since"] >= options.patience:
-                        run["stopped"] = done
+                if run["rule"].stop(value, validation_stderr[k]):
+                    run["stopped"] = done
         if bar is not None:
             bar.update(chunk)
             if k_tasks == 1:

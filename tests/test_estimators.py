@@ -374,3 +374,21 @@ def test_training_does_not_depend_on_autograph(monkeypatch, disable_autograph):
     monkeypatch.setattr(_training, "_cache", OrderedDict())  # fresh trainers: traced again
     disable_autograph()
     assert run() == expected
+
+
+def test_stopping_rule_waits_for_a_rise_of_the_trend_beyond_its_threshold():
+    """fit()'s rule: stop after `patience` validations in which the mean of the last SMOOTHING
+    validation bounds did not rise by more than `threshold` of the bound's standard error."""
+    from mi_lib._training import SMOOTHING, StoppingRule
+
+    steady = StoppingRule(patience=2, threshold=0.5)
+    assert not any(steady.stop(float(v), 0.1) for v in range(20))  # each rise 1 nat > 0.05
+    # Rises of 0.01 with a standard error of 1 are noise: the first validation sets the trend, and
+    # two more without a real rise stop it.
+    creeping = StoppingRule(patience=2, threshold=0.5)
+    assert [creeping.stop(0.01 * i, 1.0) for i in range(3)] == [False, False, True]
+    # The trend, not one lucky value: after a single high validation (5), the trend of 0, 5, 0, 4, 4, 4
+    # keeps rising although no later value exceeds 5; a rule on single values would stop at the 4th.
+    assert SMOOTHING == 3
+    smoothed = StoppingRule(patience=2, threshold=0.0)
+    assert not any(smoothed.stop(v, 1.0) for v in (0.0, 5.0, 0.0, 4.0, 4.0, 4.0))
